@@ -1,0 +1,300 @@
+"""Networks built from layers: a general :class:`Sequential` and the book's :class:`TwoLayerNet`."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from mitbadak import gradcheck
+from mitbadak.layers import Affine, Layer, LossLayer, Relu, SoftmaxWithLoss
+
+__all__ = ["ParamDict", "Sequential", "TwoLayerNet"]
+
+FloatArray = NDArray[np.floating]
+
+
+class ParamDict(MutableMapping[str, FloatArray]):
+    """A model's parameters (or gradients) by name, backed by the layers that own them.
+
+    Reading ``net.params["W1"]`` gives the very array the layer computes with, so
+    in-place updates (``net.params["W1"] -= lr * g``) reach the layer; assigning
+    ``net.params["W1"] = new`` hands the new array to the layer after checking its
+    shape. Entries cannot be added or deleted.
+    """
+
+    def __init__(
+        self, index: Mapping[str, tuple[Layer, str]], store: Literal["params", "grads"]
+    ) -> None:
+        self._index = index
+        self._store = store
+
+    def _dict_of(self, layer: Layer) -> dict[str, FloatArray]:
+        return layer.params if self._store == "params" else layer.grads
+
+    def __getitem__(self, name: str) -> FloatArray:
+        layer, key = self._index[name]
+        return self._dict_of(layer)[key]
+
+    def __setitem__(self, name: str, value: FloatArray) -> None:
+        if name not in self._index:
+            raise KeyError(f"no parameter named {name!r}; names are {list(self._index)}")
+        layer, key = self._index[name]
+        current = self._dict_of(layer)[key]
+        arr = np.asarray(value, dtype=current.dtype)
+        if arr.shape != current.shape:
+            raise ValueError(
+                f"{self._store}[{name!r}] must keep shape {current.shape}, received {arr.shape}"
+            )
+        self._dict_of(layer)[key] = arr
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError(f"cannot delete {self._store}[{name!r}]: a model's parameters are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{name!r}: {self[name].shape}" for name in self)
+        return f"ParamDict({{{shapes}}})"
+
+
+class Sequential:
+    """A network of layers applied in order, followed by a loss layer.
+
+    Parameters
+    ----------
+    layers : list of layers, or dict of name -> layer (kept in order)
+    loss_layer : the output layer, e.g. :class:`SoftmaxWithLoss`
+    param_names : optional map from public parameter names to ``(layer name, key)``;
+        by default parameter ``W`` of layer ``"0"`` is called ``"0.W"``.
+
+    ``params`` and ``grads`` are :class:`ParamDict` views with those names, so an
+    optimizer can keep its state by name.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer] | Mapping[str, Layer],
+        loss_layer: LossLayer | None = None,
+        *,
+        param_names: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        if isinstance(layers, Mapping):
+            self.layers: dict[str, Layer] = dict(layers)
+        else:
+            self.layers = {str(i): layer for i, layer in enumerate(layers)}
+        if not self.layers:
+            raise ValueError("a network needs at least one layer, received none")
+        for name, layer in self.layers.items():
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {name!r} is not a Layer, received {type(layer).__name__}")
+        self.last_layer = SoftmaxWithLoss() if loss_layer is None else loss_layer
+        if param_names is None:
+            param_names = {
+                f"{lname}.{key}": (lname, key)
+                for lname, layer in self.layers.items()
+                for key in layer.params
+            }
+        self._index = {
+            name: (self.layers[lname], key) for name, (lname, key) in param_names.items()
+        }
+        owned = {(id(layer), key) for layer, key in self._index.values()}
+        for lname, layer in self.layers.items():
+            for key in layer.params:
+                if (id(layer), key) not in owned:
+                    raise ValueError(f"parameter {key!r} of layer {lname!r} has no public name")
+        self.params = ParamDict(self._index, "params")
+        self.grads = ParamDict(self._index, "grads")
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters, and of the inputs they are fed."""
+        for layer, key in self._index.values():
+            return layer.params[key].dtype
+        return np.dtype(np.float32)
+
+    def _as_input(self, x: ArrayLike) -> FloatArray:
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"x must be a numpy array, received {type(x).__name__}")
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"x must hold numbers, received dtype {x.dtype}")
+        return x.astype(self.dtype, copy=False)
+
+    def predict(self, x: ArrayLike, *, train: bool = False) -> FloatArray:
+        """Scores before softmax. x: (N, ...) -> (N, C)."""
+        out = self._as_input(x)
+        for layer in self.layers.values():
+            out = layer.forward(out, train=train)
+        return out
+
+    def loss(self, x: ArrayLike, t: ArrayLike, *, train: bool = False) -> float:
+        """Mean loss of the batch. x: (N, ...), t: (N,) labels or (N, C) one-hot."""
+        return self.last_layer.forward(self.predict(x, train=train), t, train=train)
+
+    def accuracy(self, x: ArrayLike, t: ArrayLike, *, batch_size: int | None = None) -> float:
+        """Fraction of samples whose top score is the label.
+
+        t: (N,) integer labels or (N, C) one-hot. ``batch_size`` evaluates in
+        chunks so that memory stays flat on large sets.
+        """
+        xs = self._as_input(x)
+        labels = np.asarray(t)
+        if labels.ndim == 2:
+            labels = labels.argmax(axis=1)
+        if labels.ndim != 1 or labels.shape[0] != xs.shape[0]:
+            raise ValueError(
+                f"labels must have shape ({xs.shape[0]},) or ({xs.shape[0]}, C) to match x "
+                f"of shape {xs.shape}, received {np.shape(t)}"
+            )
+        n = xs.shape[0]
+        if n == 0:
+            raise ValueError("cannot compute the accuracy of an empty set")
+        step = n if batch_size is None else batch_size
+        if step <= 0:
+            raise ValueError(f"batch_size must be positive, received {batch_size}")
+        correct = 0
+        for start in range(0, n, step):
+            scores = self.predict(xs[start : start + step])
+            correct += int(np.count_nonzero(scores.argmax(axis=1) == labels[start : start + step]))
+        return correct / n
+
+    def loss_and_gradient(self, x: ArrayLike, t: ArrayLike) -> tuple[float, dict[str, FloatArray]]:
+        """One training forward and backward pass.
+
+        Returns the batch loss of that forward (so a training loop needs no second
+        forward to report it) and the gradients by parameter name.
+        """
+        loss = self.loss(x, t, train=True)
+        dout = self.last_layer.backward(1.0)
+        layers = list(self.layers.values())
+        for layer in reversed(layers[1:]):
+            dout = layer.backward(dout)
+        # The input's gradient goes nowhere; skipping it saves a large GEMM.
+        layers[0].backward_params(dout)
+        return loss, {name: layer.grads[key] for name, (layer, key) in self._index.items()}
+
+    def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, FloatArray]:
+        """Gradients of the loss by backprop, keyed like ``params``."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def numerical_gradient(
+        self, x: ArrayLike, t: ArrayLike, *, h: float = 1e-4
+    ) -> dict[str, FloatArray]:
+        """Gradients by central differences (slow: two forward passes per weight)."""
+
+        def loss(_: FloatArray) -> float:
+            return self.loss(x, t)
+
+        return {
+            name: gradcheck.numerical_gradient(loss, self.params[name], h) for name in self.params
+        }
+
+    def astype(self, dtype: DTypeLike) -> Self:
+        """A deep copy of the network with every parameter and buffer cast to ``dtype``."""
+        clone = copy.deepcopy(self)
+        for layer in clone.layers.values():
+            layer.cast_(_check_float_dtype(dtype))
+        return clone
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  {name}: {layer!r}" for name, layer in self.layers.items())
+        return f"{type(self).__name__}(\n{inner},\n  loss: {self.last_layer!r}\n)"
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}")
+    return int(value)
+
+
+def _check_float_dtype(dtype: DTypeLike) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"dtype must be a floating-point type, received {dt}")
+    return dt
+
+
+def _normal(
+    rng: np.random.Generator, shape: tuple[int, ...], std: float, dt: np.dtype
+) -> FloatArray:
+    if dt in (np.float32, np.float64):
+        # Drawing in the target dtype avoids a float64 temporary of the full size.
+        w = rng.standard_normal(shape, dtype=dt)
+    else:
+        w = rng.standard_normal(shape).astype(dt)
+    w *= dt.type(std)
+    return w
+
+
+class TwoLayerNet(Sequential):
+    """The book's network: Affine → ReLU → Affine → SoftmaxWithLoss.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : layer widths (784, 50, 10 for MNIST)
+    weight_init_std : weights are ``weight_init_std * N(0, 1)``; biases start at 0
+    rng : the generator that draws the weights (a fresh unseeded one if omitted)
+    dtype : float32 for training, float64 for gradient checks
+
+    ``params`` holds ``W1: (input, hidden)``, ``b1: (hidden,)``, ``W2: (hidden,
+    output)``, ``b2: (output,)``; ``gradient`` returns the same keys.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        *,
+        rng: np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
+        input_size = _check_positive_int("input_size", input_size)
+        hidden_size = _check_positive_int("hidden_size", hidden_size)
+        output_size = _check_positive_int("output_size", output_size)
+        if (
+            isinstance(weight_init_std, bool)
+            or not (isinstance(weight_init_std, float | int) and np.isfinite(weight_init_std))
+            or weight_init_std <= 0
+        ):
+            raise ValueError(
+                f"weight_init_std must be a positive number, received {weight_init_std!r}"
+            )
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, received {type(rng).__name__}")
+        dt = _check_float_dtype(dtype)
+        rng = np.random.default_rng() if rng is None else rng
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.weight_init_std = float(weight_init_std)
+
+        W1 = _normal(rng, (input_size, hidden_size), weight_init_std, dt)
+        b1 = np.zeros(hidden_size, dtype=dt)
+        W2 = _normal(rng, (hidden_size, output_size), weight_init_std, dt)
+        b2 = np.zeros(output_size, dtype=dt)
+        super().__init__(
+            {"Affine1": Affine(W1, b1), "Relu1": Relu(), "Affine2": Affine(W2, b2)},
+            SoftmaxWithLoss(),
+            param_names={
+                "W1": ("Affine1", "W"),
+                "b1": ("Affine1", "b"),
+                "W2": ("Affine2", "W"),
+                "b2": ("Affine2", "b"),
+            },
+        )
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable, for saving."""
+        return {
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+        }
