@@ -102,16 +102,23 @@ class Sequential:
                 for lname, layer in self.layers.items()
                 for key in layer.params
             }
+        self._locations = {name: (lname, key) for name, (lname, key) in param_names.items()}
         self._index = {
-            name: (self.layers[lname], key) for name, (lname, key) in param_names.items()
+            name: (self.layers[lname], key) for name, (lname, key) in self._locations.items()
         }
         owned = {(id(layer), key) for layer, key in self._index.values()}
         for lname, layer in self.layers.items():
             for key in layer.params:
                 if (id(layer), key) not in owned:
                     raise ValueError(f"parameter {key!r} of layer {lname!r} has no public name")
+        #: Free-form JSON-serialisable facts saved with the model (dataset, class names).
+        self.metadata: dict[str, Any] = {}
         self.params = ParamDict(self._index, "params")
         self.grads = ParamDict(self._index, "grads")
+
+    def param_location(self, name: str) -> tuple[str, str]:
+        """``(layer name, key)`` of the public parameter ``name``."""
+        return self._locations[name]
 
     @property
     def dtype(self) -> np.dtype:

@@ -1,0 +1,217 @@
+"""The training loop of the book's chapter 5, made reproducible and safe to stop.
+
+Each iteration draws a mini-batch, runs one forward and backward pass, records the
+batch loss of that same forward pass, and lets the optimizer update the weights.
+Once per epoch the accuracy on the full training and test sets is measured in
+chunks, so memory stays flat however large the sets are.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mitbadak.models import Sequential
+from mitbadak.optimizers import SGD, Optimizer
+
+__all__ = ["EpochRecord", "History", "Trainer", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model holds the last good weights."""
+
+
+@dataclass
+class EpochRecord:
+    """One evaluation: after ``iteration`` updates (``epoch`` may be fractional at the end)."""
+
+    epoch: float
+    iteration: int
+    loss: float
+    train_acc: float
+    test_acc: float
+    elapsed: float
+
+
+@dataclass
+class History:
+    """What a run produced: the loss of every iteration and the per-epoch evaluations."""
+
+    train_loss: list[float] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
+    stopped: Literal["finished", "interrupted", "diverged"] = "finished"
+    message: str = ""
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}")
+    return int(value)
+
+
+class Trainer:
+    """Mini-batch training of a network, as in the book's ``train_neuralnet.py``.
+
+    Parameters
+    ----------
+    network : the model to train (updated in place)
+    x_train, t_train : (N, ...) inputs and (N,) or (N, C) labels
+    x_test, t_test : the held-out set, evaluated once per epoch
+    optimizer : default ``SGD(lr=0.1)``, the reference's
+    batch_size : samples per iteration (100)
+    iters, epochs : run length; give at most one (default: 1000 iterations).
+        An epoch is ``max(N // batch_size, 1)`` iterations.
+    sampling : ``"replacement"`` draws each batch independently with replacement,
+        as the book does; ``"shuffle"`` walks a fresh permutation every epoch
+    rng : the generator for batch sampling (explicit, for reproducible runs)
+    eval_batch_size : chunk size for the accuracy passes
+    on_epoch, on_iteration : optional callbacks (progress display)
+    """
+
+    def __init__(
+        self,
+        network: Sequential,
+        x_train: NDArray,
+        t_train: NDArray,
+        x_test: NDArray,
+        t_test: NDArray,
+        *,
+        optimizer: Optimizer | None = None,
+        batch_size: int = 100,
+        iters: int | None = None,
+        epochs: int | None = None,
+        sampling: Literal["replacement", "shuffle"] = "replacement",
+        rng: np.random.Generator | None = None,
+        eval_batch_size: int = 10_000,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_iteration: Callable[[int, float], None] | None = None,
+    ) -> None:
+        n = len(x_train)
+        if len(t_train) != n:
+            raise ValueError(f"x_train has {n} samples but t_train has {len(t_train)}")
+        if len(x_test) != len(t_test):
+            raise ValueError(f"x_test has {len(x_test)} samples but t_test has {len(t_test)}")
+        if n == 0 or len(x_test) == 0:
+            raise ValueError("training and test sets must not be empty")
+        self.batch_size = _check_positive_int("batch_size", batch_size)
+        if self.batch_size > n:
+            raise ValueError(
+                f"batch_size={batch_size} is larger than the training set ({n} samples)"
+            )
+        if iters is not None and epochs is not None:
+            raise ValueError("give iters or epochs, not both")
+        self.iter_per_epoch = max(n // self.batch_size, 1)
+        if epochs is not None:
+            self.iters = _check_positive_int("epochs", epochs) * self.iter_per_epoch
+        else:
+            self.iters = _check_positive_int("iters", 1000 if iters is None else iters)
+        if sampling not in ("replacement", "shuffle"):
+            raise ValueError(f"sampling must be 'replacement' or 'shuffle', received {sampling!r}")
+        self.network = network
+        self.x_train, self.t_train = x_train, t_train
+        self.x_test, self.t_test = x_test, t_test
+        self.optimizer = SGD(lr=0.1) if optimizer is None else optimizer
+        self.sampling = sampling
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
+        self.on_epoch = on_epoch
+        self.on_iteration = on_iteration
+        self.history = History()
+
+    def _batches(self) -> Any:
+        n = len(self.x_train)
+        if self.sampling == "replacement":
+            for _ in range(self.iters):
+                yield self.rng.integers(0, n, size=self.batch_size)
+            return
+        done = 0
+        while done < self.iters:
+            order = self.rng.permutation(n)
+            for start in range(0, self.iter_per_epoch * self.batch_size, self.batch_size):
+                if done == self.iters:
+                    return
+                yield order[start : start + self.batch_size]
+                done += 1
+
+    def evaluate(self, iteration: int, loss: float, elapsed: float) -> EpochRecord:
+        """Accuracy on the full training and test sets, recorded in the history."""
+        start = time.perf_counter()
+        net = self.network
+        record = EpochRecord(
+            epoch=round(iteration / self.iter_per_epoch, 4),
+            iteration=iteration,
+            loss=loss,
+            train_acc=net.accuracy(self.x_train, self.t_train, batch_size=self.eval_batch_size),
+            test_acc=net.accuracy(self.x_test, self.t_test, batch_size=self.eval_batch_size),
+            elapsed=elapsed,
+        )
+        self.history.eval_seconds += time.perf_counter() - start
+        self.history.epochs.append(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
+        return record
+
+    def train(self) -> History:
+        """Run the loop; returns the history (also kept as ``self.history``).
+
+        Stops early at the first non-finite loss, raising :class:`TrainingDiverged`
+        after restoring the last weights whose loss was finite. Ctrl-C ends the run
+        cleanly with the weights of the last completed iteration.
+        """
+        net, history = self.network, self.history
+        params = net.params
+        last_good = {name: params[name].copy() for name in params}
+        start = time.perf_counter()
+        iteration = 0
+        loss = math.nan
+        # Overflow on the way to a NaN loss is reported once, by TrainingDiverged.
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                for idx in self._batches():
+                    loss, grads = net.loss_and_gradient(self.x_train[idx], self.t_train[idx])
+                    if not math.isfinite(loss):
+                        self._restore(last_good)
+                        history.stopped = "diverged"
+                        lr = getattr(self.optimizer, "lr", "?")
+                        history.message = (
+                            f"loss became {loss} at iteration {iteration} with learning rate {lr}; "
+                            "stopped and kept the last weights with a finite loss "
+                            "(try a smaller --lr)"
+                        )
+                        raise TrainingDiverged(history.message)
+                    # These weights gave a finite loss: remember them before updating.
+                    for name in params:
+                        np.copyto(last_good[name], params[name])
+                    self.optimizer.update(params, grads)
+                    history.train_loss.append(loss)
+                    if self.on_iteration is not None:
+                        self.on_iteration(iteration, loss)
+                    if iteration % self.iter_per_epoch == 0:
+                        self.evaluate(iteration, loss, time.perf_counter() - start)
+                    iteration += 1
+            except KeyboardInterrupt:
+                # An update may have been cut short halfway through the parameters.
+                self._restore(last_good)
+                history.stopped = "interrupted"
+                history.message = f"interrupted after {iteration} iterations"
+            finally:
+                history.train_seconds = time.perf_counter() - start - history.eval_seconds
+        last_eval = history.epochs[-1].iteration if history.epochs else -1
+        if history.stopped == "finished" and last_eval != iteration - 1:
+            self.evaluate(iteration - 1, loss, time.perf_counter() - start)
+        return history
+
+    def _restore(self, snapshot: dict[str, NDArray]) -> None:
+        for name, value in snapshot.items():
+            np.copyto(self.network.params[name], value)
