@@ -1,0 +1,248 @@
+"""Tests for downloads: mirror failover, hash rejection and error reports, against a local server.
+
+The server (http.server on 127.0.0.1, port 0, in a thread) serves the same tiny dataset
+under several prefixes: /good/ as made, /bad/ with every file corrupted, /short/ cut off
+half-way through the body, and nothing at all under /missing/ (404).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pooch
+import pytest
+
+from data_helpers import make_arrays, tiny_source, write_mnist_files
+from mitbadak.data import (
+    ENV_VAR,
+    MNIST_FILES,
+    DataSource,
+    DataUnavailableError,
+    cache_dir,
+    fetch,
+    load_mnist,
+    locate,
+)
+
+X_TRAIN, T_TRAIN, X_TEST, T_TEST = MNIST_FILES.values()
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    source_hashes: dict[str, str]
+    arrays: dict[str, np.ndarray]
+    requests: list[str] = field(default_factory=list)
+
+    def source(self, *prefixes: str, name: str = "tiny") -> DataSource:
+        return tiny_source(self.source_hashes, tuple(f"{self.url}/{p}/" for p in prefixes), name)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    log: list[str]
+
+    def do_GET(self) -> None:
+        self.log.append(self.path)
+        if self.path.startswith("/short/"):
+            # Promise the whole file, send half, hang up: a download cut off mid-way.
+            body = (Path(self.directory) / "good" / Path(self.path).name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep the test output clean
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("www")
+    arrays = make_arrays()
+    hashes = write_mnist_files(root / "good", arrays)
+    (root / "bad").mkdir()
+    for fname in MNIST_FILES.values():
+        raw = bytearray((root / "good" / fname).read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        (root / "bad" / fname).write_bytes(bytes(raw))
+    log: list[str] = []
+    handler = type("Handler", (_Handler,), {"log": log})
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        port = httpd.server_address[1]
+        yield Server(
+            url=f"http://127.0.0.1:{port}",
+            root=root,
+            source_hashes=hashes,
+            arrays=arrays,
+            requests=log,
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server) -> Path:
+    """Private cache folder; no proxy between us and 127.0.0.1; fresh request log."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(ENV_VAR, str(folder))
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    server.requests.clear()
+    return folder
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_failover_404_then_corrupt_then_good(server: Server, tmp_path: Path) -> None:
+    source = server.source("missing", "bad", "good")
+    dest = tmp_path / "dl"
+    paths = fetch(source, dest, progressbar=False, timeout=5)
+    assert sorted(paths) == sorted(MNIST_FILES.values())
+    assert leftovers(dest) == sorted(MNIST_FILES.values())  # no temporary files
+    for fname, path in paths.items():
+        assert path == dest / fname
+        assert path.read_bytes() == (server.root / "good" / fname).read_bytes()
+    # Each file was asked of every mirror in order, and the good one won.
+    assert server.requests[:3] == [f"/missing/{X_TRAIN}", f"/bad/{X_TRAIN}", f"/good/{X_TRAIN}"]
+    assert len(server.requests) == 12
+
+
+def test_load_mnist_downloads_into_cache(server: Server, offline_env: Path) -> None:
+    source = server.source("missing", "bad", "good")
+    (x, t), (x_test, t_test) = load_mnist(normalize=False, flatten=False, dataset=source)
+    np.testing.assert_array_equal(x[:, 0], server.arrays["x_train"])
+    np.testing.assert_array_equal(t, server.arrays["t_train"])
+    np.testing.assert_array_equal(x_test[:, 0], server.arrays["x_test"])
+    np.testing.assert_array_equal(t_test, server.arrays["t_test"])
+    assert cache_dir() == offline_env
+    assert leftovers(offline_env / "tiny") == sorted(MNIST_FILES.values())
+    # Loaded again: from the parsed-array cache, with no request at all.
+    server.requests.clear()
+    load_mnist(dataset=source)
+    assert server.requests == []
+
+
+def test_corrupt_only_mirror_is_rejected_and_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    source = server.source("bad")
+    dest = tmp_path / "dl"
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(source, dest, progressbar=False, timeout=5)
+    message = str(info.value)
+    assert f"{server.url}/bad/{X_TRAIN}" in message
+    assert "hash" in message.lower()
+    assert leftovers(dest) == []  # neither the bad file nor pooch's temporary file
+
+
+def test_error_lists_every_address_tried(server: Server, offline_env: Path) -> None:
+    source = server.source("missing", "bad", "short")
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist(dataset=source)
+    message = str(info.value)
+    for prefix in ("missing", "bad", "short"):
+        assert f"{server.url}/{prefix}/{X_TRAIN}" in message
+    assert "404" in message
+    assert "does not match the known hash" in message
+    # What to do instead.
+    assert "data_dir=" in message and ENV_VAR in message and 'dataset="mnist-sample"' in message
+    assert leftovers(offline_env / "tiny") == []
+
+
+def test_cut_off_download_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "dl"
+    with pytest.raises(DataUnavailableError, match=f"/short/{X_TRAIN}"):
+        fetch(server.source("short"), dest, progressbar=False, timeout=5)
+    assert leftovers(dest) == []
+
+
+def test_pooch_deletes_download_with_wrong_hash(server: Server, tmp_path: Path) -> None:
+    # The behaviour fetch() relies on, checked directly.
+    dest = tmp_path / "dl"
+    with pytest.raises(ValueError, match="does not match the known hash"):
+        pooch.retrieve(
+            f"{server.url}/bad/{T_TEST}",
+            known_hash=server.source_hashes[T_TEST],
+            fname=T_TEST,
+            path=dest,
+            progressbar=False,
+        )
+    assert leftovers(dest) == []
+
+
+def test_no_mirrors_at_all(server: Server, tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailableError, match="no mirrors configured"):
+        fetch(server.source(), tmp_path / "dl", progressbar=False)
+
+
+def test_corrupt_cached_download_is_replaced(server: Server, offline_env: Path) -> None:
+    source = server.source("good")
+    folder = offline_env / "tiny"
+    folder.mkdir(parents=True)
+    (folder / T_TRAIN).write_bytes(b"<html>captive portal</html>")
+    paths = locate(source, progressbar=False)
+    assert paths[T_TRAIN] == folder / T_TRAIN
+    assert (folder / T_TRAIN).read_bytes() == (server.root / "good" / T_TRAIN).read_bytes()
+    assert f"/good/{T_TRAIN}" in server.requests
+    (_, t), _ = load_mnist(dataset=source, download=False)
+    np.testing.assert_array_equal(t, server.arrays["t_train"])
+
+
+def test_corrupt_cached_download_deleted_even_if_mirrors_fail(
+    server: Server, offline_env: Path
+) -> None:
+    folder = offline_env / "tiny"
+    folder.mkdir(parents=True)
+    (folder / T_TRAIN).write_bytes(b"junk")
+    with pytest.raises(DataUnavailableError):
+        locate(server.source("missing"), progressbar=False)
+    assert not (folder / T_TRAIN).exists()
+
+
+def test_data_dir_files_used_and_only_missing_downloaded(
+    server: Server, tmp_path: Path, offline_env: Path
+) -> None:
+    data_dir = tmp_path / "mine"
+    write_mnist_files(data_dir, server.arrays)
+    (data_dir / X_TEST).unlink()
+    paths = locate(server.source("good"), data_dir, progressbar=False)
+    assert server.requests == [f"/good/{X_TEST}"]
+    assert paths[X_TEST] == offline_env / "tiny" / X_TEST  # into the cache, not data_dir
+    assert paths[X_TRAIN] == data_dir / X_TRAIN
+    assert not (data_dir / X_TEST).exists()
+
+
+def test_unwritable_download_folder_is_data_unavailable(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv(ENV_VAR, str(blocker / "cache"))
+    with pytest.raises(DataUnavailableError, match="cannot create the download folder"):
+        load_mnist(dataset=server.source("good"))
+    assert server.requests == []
+
+
+def test_fetch_rejects_unknown_names(server: Server, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown file\(s\) \['x.gz'\]"):
+        fetch(server.source("good"), tmp_path, ["x.gz"])
