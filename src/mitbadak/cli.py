@@ -319,6 +319,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     net = _build_model(args, x_train.shape[1], int(t_train.max()) + 1)
     optimizer = get_optimizer(args.optimizer, lr=args.lr, weight_decay=0.0)
 
+    print(
+        f"training {type(net).__name__} on {dataset}: {len(x_train)} train / {len(x_test)} test, "
+        f"batch {args.batch_size}, {args.optimizer} lr {args.lr}, seed {args.seed} -> {out}",
+        flush=True,
+    )
     show_bar = sys.stderr.isatty() and not args.no_progress
     bar: Any = None
     if show_bar:
@@ -342,11 +347,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         if bar.n % 50 == 0:
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
-    print(
-        f"training {type(net).__name__} on {dataset}: {len(x_train)} train / {len(x_test)} test, "
-        f"batch {args.batch_size}, {args.optimizer} lr {args.lr}, seed {args.seed} -> {out}",
-        flush=True,
-    )
     trainer = Trainer(
         net,
         x_train,
