@@ -163,10 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         help="two-layer/convnet weight scale (default: 0.01)",
     )
-    train.add_argument("--init", choices=("std", "xavier", "he"), default="he", help="mlp only")
+    train.add_argument(
+        "--init",
+        choices=("std", "xavier", "he"),
+        default="he",
+        help="mlp weight initialisation; std uses --weight-init-std (default: he)",
+    )
     train.add_argument("--batchnorm", action="store_true", help="mlp only")
     train.add_argument("--dropout", type=_ratio, default=0.0, metavar="P", help="mlp only")
-    train.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="LAMBDA")
+    train.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="L2 penalty (in the loss for mlp, in the optimizer's gradient otherwise)",
+    )
     train.add_argument(
         "--threads",
         type=_positive_int,
@@ -273,7 +284,7 @@ def _build_model(args: argparse.Namespace, n_features: int, n_classes: int) -> A
             n_features,
             [100, 100, 100, 100] if hidden is None else hidden,
             n_classes,
-            weight_init=args.init,
+            weight_init=args.weight_init_std if args.init == "std" else args.init,
             weight_decay_lambda=args.weight_decay,
             use_batchnorm=args.batchnorm,
             dropout_ratio=args.dropout,
@@ -317,7 +328,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     out = _prepare_out(args)
     net = _build_model(args, x_train.shape[1], int(t_train.max()) + 1)
-    optimizer = get_optimizer(args.optimizer, lr=args.lr, weight_decay=0.0)
+    # MultiLayerNet puts weight decay into its loss and gradient, as the book does;
+    # for the other models the optimizer adds it to the gradient.
+    decay = 0.0 if args.model == "mlp" else args.weight_decay
+    optimizer = get_optimizer(args.optimizer, lr=args.lr, weight_decay=decay)
 
     print(
         f"training {type(net).__name__} on {dataset}: {len(x_train)} train / {len(x_test)} test, "

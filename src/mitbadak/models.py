@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from mitbadak import gradcheck
 from mitbadak.layers import Affine, Layer, LossLayer, Relu, SoftmaxWithLoss
+from mitbadak.normalization import Dropout
 
 __all__ = ["ParamDict", "Sequential", "TwoLayerNet"]
 
@@ -194,14 +195,46 @@ class Sequential:
     def numerical_gradient(
         self, x: ArrayLike, t: ArrayLike, *, h: float = 1e-4
     ) -> dict[str, FloatArray]:
-        """Gradients by central differences (slow: two forward passes per weight)."""
+        """Gradients by central differences (slow: two forward passes per weight).
+
+        The function differentiated is the *training-mode* loss, the one that
+        ``gradient`` backpropagates: BatchNormalization uses the batch's statistics
+        and every Dropout layer replays the mask of its most recent training forward
+        (its generator is rewound to ``last_rng_state`` before each evaluation; a
+        layer that has not drawn a mask yet replays the next one). So ``gradient``
+        followed by ``numerical_gradient``, as in
+        :func:`mitbadak.gradcheck.gradient_check`, compares like with like. Running
+        statistics and generator states are restored afterwards. For a network
+        without BatchNormalization or Dropout this is the plain loss.
+        """
+        dropouts = [layer for layer in self.layers.values() if isinstance(layer, Dropout)]
+        entry_states = [layer.rng.bit_generator.state for layer in dropouts]
+        last_states = [layer.last_rng_state for layer in dropouts]
+        replay = [
+            entry if last is None else last
+            for entry, last in zip(entry_states, last_states, strict=True)
+        ]
+        saved_buffers = {
+            name: {key: value.copy() for key, value in layer.buffers.items()}
+            for name, layer in self.layers.items()
+        }
 
         def loss(_: FloatArray) -> float:
-            return self.loss(x, t)
+            for dropout, state in zip(dropouts, replay, strict=True):
+                dropout.rng.bit_generator.state = state
+            return self.loss(x, t, train=True)
 
-        return {
-            name: gradcheck.numerical_gradient(loss, self.params[name], h) for name in self.params
-        }
+        try:
+            return {
+                name: gradcheck.numerical_gradient(loss, self.params[name], h)
+                for name in self.params
+            }
+        finally:
+            for dropout, entry, last in zip(dropouts, entry_states, last_states, strict=True):
+                dropout.rng.bit_generator.state = entry
+                dropout.last_rng_state = last
+            for name, layer in self.layers.items():
+                layer.buffers.update(saved_buffers[name])
 
     def astype(self, dtype: DTypeLike) -> Self:
         """A deep copy of the network with every parameter and buffer cast to ``dtype``."""
