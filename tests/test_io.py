@@ -138,3 +138,40 @@ def test_object_arrays_are_refused(tmp_path: Path) -> None:
 def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         io.load(tmp_path / "nope.npz")
+
+
+def test_every_model_round_trips_with_identical_predictions(tmp_path: Path) -> None:
+    from mitbadak.nets import MultiLayerNet, SimpleConvNet
+
+    rng = np.random.default_rng(7)
+    mlp = MultiLayerNet(
+        20,
+        [9, 7],
+        4,
+        use_batchnorm=True,
+        dropout_ratio=0.3,
+        weight_decay_lambda=0.01,
+        rng=np.random.default_rng(1),
+    )
+    conv = SimpleConvNet(
+        input_dim=(1, 8, 8),
+        conv_param={"filter_num": 3, "filter_size": 3, "pad": 1, "stride": 1},
+        hidden_size=6,
+        output_size=4,
+        rng=np.random.default_rng(2),
+    )
+    cases = [(mlp, rng.standard_normal((6, 20))), (conv, rng.standard_normal((6, 1, 8, 8)))]
+    for net, x in cases:
+        x = x.astype(np.float32)
+        t = rng.integers(0, 4, 6)
+        for _ in range(3):  # move BatchNorm's running statistics off their start values
+            net.gradient(x, t)
+        path = io.save(net, tmp_path / f"{type(net).__name__}.npz")
+        loaded = io.load(path)
+        assert type(loaded) is type(net)
+        assert loaded.config() == net.config()
+        np.testing.assert_array_equal(loaded.predict(x), net.predict(x))
+        for lname, layer in net.layers.items():
+            for key, value in layer.buffers.items():
+                np.testing.assert_array_equal(loaded.layers[lname].buffers[key], value)
+    assert any(layer.buffers for layer in mlp.layers.values())
