@@ -386,6 +386,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             if bar is not None:
                 bar.close()
+    # The data is no longer needed: free it before matplotlib loads, to keep the peak low.
+    del trainer, x_train, t_train, x_test, t_test
     _write_run(args, out, net, history, dataset, started, save)
     if diverged is not None:
         print(f"mitbadak: {diverged}", file=sys.stderr)
