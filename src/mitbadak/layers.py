@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mitbadak.functions import as_label_indices, log_softmax
+from mitbadak.functions import as_label_indices
 
 __all__ = ["Affine", "Layer", "LossLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
 
@@ -279,14 +279,19 @@ class SoftmaxWithLoss(LossLayer):
             raise ValueError(f"SoftmaxWithLoss expects scores of shape (N, C), received {x.shape}")
         n, c = x.shape
         labels = np.asarray(t)
-        logp = log_softmax(x)
+        # log-softmax by hand, sharing its pieces with softmax: z = x - max(x) keeps exp
+        # from overflowing, and log p = z - log(sum(exp(z))) is never log(0).
+        z = x - x.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        sum_e = e.sum(axis=1, keepdims=True)
+        log_sum_e = np.log(sum_e)
         if labels.ndim == 2:
             if labels.shape != x.shape:
                 raise ValueError(
                     f"one-hot labels must have the scores' shape {x.shape}, received {labels.shape}"
                 )
             self.t = labels
-            loss = -float((labels * logp).sum()) / n
+            loss = -float((labels * (z - log_sum_e)).sum()) / n
         elif labels.ndim == 1:
             if labels.shape[0] != n:
                 raise ValueError(
@@ -294,12 +299,14 @@ class SoftmaxWithLoss(LossLayer):
                 )
             idx = as_label_indices(labels, n, c)
             self.t = idx
-            loss = -float(logp[np.arange(n), idx].sum()) / n
+            # Only the labelled entries of log p are needed: sum(log_sum_e - z[label]).
+            loss = float(log_sum_e.sum() - z[np.arange(n), idx].sum()) / n
         else:
             raise ValueError(
                 f"labels must have shape ({n},) or ({n}, {c}), received {labels.shape}"
             )
-        self.y = np.exp(logp)
+        e /= sum_e
+        self.y = e
         self.loss = loss
         return loss
 

@@ -20,7 +20,9 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str =
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    # Fixed margins instead of a layout engine: the constrained solver doubled the time.
+    fig = Figure(figsize=(10, 4))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.86, wspace=0.22)
     ax_loss, ax_acc = fig.subplots(1, 2)
 
     loss = np.asarray(history.train_loss, dtype=np.float64)
@@ -33,7 +35,7 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str =
     ax_loss.set_xlabel("iteration")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title("training loss")
-    ax_loss.legend()
+    ax_loss.legend(loc="upper right")
 
     epochs = [r.epoch for r in history.epochs]
     ax_acc.plot(epochs, [r.train_acc for r in history.epochs], "o-", label="train")
