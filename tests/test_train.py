@@ -109,3 +109,8 @@ def test_mismatched_data() -> None:
     net = TwoLayerNet(8, 4, 3)
     with pytest.raises(ValueError, match="50 samples but t_train has 49"):
         Trainer(net, x, t[:49], x, t)
+
+
+def test_final_evaluation_can_follow_the_book_exactly() -> None:
+    history = _trainer(final_evaluation=False).train()
+    assert [r.iteration for r in history.epochs] == [0, 30, 60, 90]

@@ -76,6 +76,8 @@ class Trainer:
         as the book does; ``"shuffle"`` walks a fresh permutation every epoch
     rng : the generator for batch sampling (explicit, for reproducible runs)
     eval_batch_size : chunk size for the accuracy passes
+    final_evaluation : also evaluate after the last iteration when it is not an
+        epoch boundary (the book does not; a user wants the final model's accuracy)
     on_epoch, on_iteration : optional callbacks (progress display)
     """
 
@@ -94,6 +96,7 @@ class Trainer:
         sampling: Literal["replacement", "shuffle"] = "replacement",
         rng: np.random.Generator | None = None,
         eval_batch_size: int = 10_000,
+        final_evaluation: bool = True,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_iteration: Callable[[int, float], None] | None = None,
     ) -> None:
@@ -125,6 +128,7 @@ class Trainer:
         self.sampling = sampling
         self.rng = np.random.default_rng() if rng is None else rng
         self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
+        self.final_evaluation = final_evaluation
         self.on_epoch = on_epoch
         self.on_iteration = on_iteration
         self.history = History()
@@ -208,7 +212,7 @@ class Trainer:
             finally:
                 history.train_seconds = time.perf_counter() - start - history.eval_seconds
         last_eval = history.epochs[-1].iteration if history.epochs else -1
-        if history.stopped == "finished" and last_eval != iteration - 1:
+        if self.final_evaluation and history.stopped == "finished" and last_eval != iteration - 1:
             self.evaluate(iteration - 1, loss, time.perf_counter() - start)
         return history
 
