@@ -143,9 +143,12 @@ def test_multilayernet_gradient_check(kwargs: dict[str, object]) -> None:
     assert set(results) == set(small_mlp(**kwargs).params)
     # Central differences with h = 1e-4 have O(h²) truncation error, which
     # batch norm's curvature brings to ~1e-8; a wrong backprop is off by O(1).
+    # A bias right before batch norm has a true gradient of exactly 0 (the mean is
+    # subtracted again); there both sides are rounding noise of ~1e-12 and only the
+    # absolute difference means anything.
     for name, result in results.items():
         assert result.mean_abs_diff < 1e-6, (name, result)
-        assert result.max_rel_error < 1e-4, (name, result)
+        assert result.max_rel_error < 1e-4 or result.max_abs_diff < 1e-10, (name, result)
 
 
 def test_inference_mode_numerical_gradient_would_not_match_batchnorm() -> None:
@@ -302,9 +305,12 @@ def test_simpleconvnet_gradient_check() -> None:
     assert set(results) == {"W1", "b1", "W2", "b2", "W3", "b3"}
     # Central differences with h = 1e-4 have O(h²) truncation error, which
     # batch norm's curvature brings to ~1e-8; a wrong backprop is off by O(1).
+    # A bias right before batch norm has a true gradient of exactly 0 (the mean is
+    # subtracted again); there both sides are rounding noise of ~1e-12 and only the
+    # absolute difference means anything.
     for name, result in results.items():
         assert result.mean_abs_diff < 1e-6, (name, result)
-        assert result.max_rel_error < 1e-4, (name, result)
+        assert result.max_rel_error < 1e-4 or result.max_abs_diff < 1e-10, (name, result)
 
 
 def test_simpleconvnet_training_step_matches_torch() -> None:
