@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mitbadak.layers import Layer, as_float_input, check_param
+from mitbadak.layers import Layer, WeightLayer, as_float_input, check_param
 
 __all__ = ["Convolution", "Flatten", "Pooling", "col2im", "conv_output_size", "im2col"]
 
@@ -162,7 +162,7 @@ def col2im(
     return dxp[:, :, pad : pad + h, pad : pad + w].copy()
 
 
-class Convolution(Layer):
+class Convolution(WeightLayer):
     """2-D convolution (cross-correlation, as in the book and PyTorch) of an image batch.
 
     Parameters
@@ -196,22 +196,6 @@ class Convolution(Layer):
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] | None = None
         self.col: FloatArray | None = None
-
-    @property
-    def W(self) -> FloatArray:
-        return self.params["W"]
-
-    @property
-    def b(self) -> FloatArray:
-        return self.params["b"]
-
-    @property
-    def dW(self) -> FloatArray:
-        return self.grads["W"]
-
-    @property
-    def db(self) -> FloatArray:
-        return self.grads["b"]
 
     def forward(self, x: FloatArray, *, train: bool = False) -> FloatArray:
         """x: (N, C, H, W). Returns (N, FN, OH, OW)."""

@@ -25,7 +25,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from mitbadak.functions import as_label_indices
 
-__all__ = ["Affine", "Layer", "LossLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
+__all__ = [
+    "Affine",
+    "Layer",
+    "LossLayer",
+    "Relu",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "WeightLayer",
+]
 
 FloatArray = NDArray[np.floating]
 
@@ -155,7 +163,31 @@ class Sigmoid(Layer):
         return dout * (1 - out) * out
 
 
-class Affine(Layer):
+class WeightLayer(Layer):
+    """A layer with a weight ``W`` and a bias ``b`` (Affine, Convolution).
+
+    ``W``, ``b``, ``dW`` and ``db`` are the book's attribute names, read from the
+    ``params`` and ``grads`` dicts so that each array has one owner.
+    """
+
+    @property
+    def W(self) -> FloatArray:
+        return self.params["W"]
+
+    @property
+    def b(self) -> FloatArray:
+        return self.params["b"]
+
+    @property
+    def dW(self) -> FloatArray:
+        return self.grads["W"]
+
+    @property
+    def db(self) -> FloatArray:
+        return self.grads["b"]
+
+
+class Affine(WeightLayer):
     """Fully connected layer: ``out = x · W + b``.
 
     W: (D, M) weights, b: (M,) bias. ``forward`` accepts x: (N, D) or any
@@ -178,23 +210,6 @@ class Affine(Layer):
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self.x: FloatArray | None = None
         self.original_x_shape: tuple[int, ...] | None = None
-
-    # The book's attribute names, backed by the dicts so there is one owner per array.
-    @property
-    def W(self) -> FloatArray:
-        return self.params["W"]
-
-    @property
-    def b(self) -> FloatArray:
-        return self.params["b"]
-
-    @property
-    def dW(self) -> FloatArray:
-        return self.grads["W"]
-
-    @property
-    def db(self) -> FloatArray:
-        return self.grads["b"]
 
     def forward(self, x: FloatArray, *, train: bool = False) -> FloatArray:
         """x: (N, D) or (N, ...) flattening to D. Returns (N, M)."""

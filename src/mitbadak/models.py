@@ -10,6 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from mitbadak import gradcheck
+from mitbadak._checks import check_float_dtype, check_positive_int
+from mitbadak.init import init_weight
 from mitbadak.layers import Affine, Layer, LossLayer, Relu, SoftmaxWithLoss
 from mitbadak.normalization import Dropout
 
@@ -240,37 +242,12 @@ class Sequential:
         """A deep copy of the network with every parameter and buffer cast to ``dtype``."""
         clone = copy.deepcopy(self)
         for layer in clone.layers.values():
-            layer.cast_(_check_float_dtype(dtype))
+            layer.cast_(check_float_dtype(dtype))
         return clone
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {name}: {layer!r}" for name, layer in self.layers.items())
         return f"{type(self).__name__}(\n{inner},\n  loss: {self.last_layer!r}\n)"
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}")
-    return int(value)
-
-
-def _check_float_dtype(dtype: DTypeLike) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"dtype must be a floating-point type, received {dt}")
-    return dt
-
-
-def _normal(
-    rng: np.random.Generator, shape: tuple[int, ...], std: float, dt: np.dtype
-) -> FloatArray:
-    if dt in (np.float32, np.float64):
-        # Drawing in the target dtype avoids a float64 temporary of the full size.
-        w = rng.standard_normal(shape, dtype=dt)
-    else:
-        w = rng.standard_normal(shape).astype(dt)
-    w *= dt.type(std)
-    return w
 
 
 class TwoLayerNet(Sequential):
@@ -297,9 +274,9 @@ class TwoLayerNet(Sequential):
         rng: np.random.Generator | None = None,
         dtype: DTypeLike = np.float32,
     ) -> None:
-        input_size = _check_positive_int("input_size", input_size)
-        hidden_size = _check_positive_int("hidden_size", hidden_size)
-        output_size = _check_positive_int("output_size", output_size)
+        input_size = check_positive_int("input_size", input_size)
+        hidden_size = check_positive_int("hidden_size", hidden_size)
+        output_size = check_positive_int("output_size", output_size)
         if (
             isinstance(weight_init_std, bool)
             or not (isinstance(weight_init_std, float | int) and np.isfinite(weight_init_std))
@@ -310,14 +287,14 @@ class TwoLayerNet(Sequential):
             )
         if rng is not None and not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, received {type(rng).__name__}")
-        dt = _check_float_dtype(dtype)
+        dt = check_float_dtype(dtype)
         rng = np.random.default_rng() if rng is None else rng
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.weight_init_std = float(weight_init_std)
 
-        W1 = _normal(rng, (input_size, hidden_size), weight_init_std, dt)
+        W1 = init_weight((input_size, hidden_size), weight_init_std, rng=rng, dtype=dt)
         b1 = np.zeros(hidden_size, dtype=dt)
-        W2 = _normal(rng, (hidden_size, output_size), weight_init_std, dt)
+        W2 = init_weight((hidden_size, output_size), weight_init_std, rng=rng, dtype=dt)
         b2 = np.zeros(output_size, dtype=dt)
         super().__init__(
             {"Affine1": Affine(W1, b1), "Relu1": Relu(), "Affine2": Affine(W2, b2)},

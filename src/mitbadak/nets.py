@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from mitbadak._checks import check_float_dtype, check_positive_int
 from mitbadak.conv import Convolution, Flatten, Pooling, conv_output_size
 from mitbadak.init import SCHEMES, init_weight, weight_std
 from mitbadak.layers import Affine, Layer, Relu, Sigmoid, SoftmaxWithLoss
@@ -25,19 +26,6 @@ __all__ = ["MultiLayerNet", "SimpleConvNet"]
 FloatArray = NDArray[np.floating]
 
 _ACTIVATIONS: dict[str, type[Layer]] = {"relu": Relu, "sigmoid": Sigmoid}
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}")
-    return int(value)
-
-
-def _check_float_dtype(dtype: DTypeLike) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"dtype must be a floating-point type, received {dt}")
-    return dt
 
 
 def _check_rng(rng: object) -> np.random.Generator:
@@ -108,15 +96,15 @@ class MultiLayerNet(Sequential):
         rng: np.random.Generator | None = None,
         dtype: DTypeLike = np.float32,
     ) -> None:
-        input_size = _check_positive_int("input_size", input_size)
-        output_size = _check_positive_int("output_size", output_size)
+        input_size = check_positive_int("input_size", input_size)
+        output_size = check_positive_int("output_size", output_size)
         if isinstance(hidden_size_list, str | bytes) or not isinstance(hidden_size_list, Sequence):
             raise TypeError(
                 "hidden_size_list must be a list of positive integers, "
                 f"received {type(hidden_size_list).__name__}"
             )
         hidden = [
-            _check_positive_int(f"hidden_size_list[{i}]", size)
+            check_positive_int(f"hidden_size_list[{i}]", size)
             for i, size in enumerate(hidden_size_list)
         ]
         if activation not in _ACTIVATIONS:
@@ -140,7 +128,7 @@ class MultiLayerNet(Sequential):
         # for a net without hidden layers.
         dropout_ratio = check_dropout_ratio(dropout_ratio)
         rng = _check_rng(rng)
-        dt = _check_float_dtype(dtype)
+        dt = check_float_dtype(dtype)
 
         self.input_size = input_size
         self.hidden_size_list = hidden
@@ -257,7 +245,7 @@ class SimpleConvNet(Sequential):
     ) -> None:
         if isinstance(input_dim, str | bytes) or len(input_dim) != 3:
             raise ValueError(f"input_dim must be (C, H, W), received {input_dim!r}")
-        c, h, w = (_check_positive_int(f"input_dim[{i}]", d) for i, d in enumerate(input_dim))
+        c, h, w = (check_positive_int(f"input_dim[{i}]", d) for i, d in enumerate(input_dim))
         params = dict(_DEFAULT_CONV_PARAM)
         if conv_param is not None:
             unknown = set(conv_param) - set(_DEFAULT_CONV_PARAM)
@@ -267,18 +255,18 @@ class SimpleConvNet(Sequential):
                     f"expected some of {list(_DEFAULT_CONV_PARAM)}"
                 )
             params.update(conv_param)
-        filter_num = _check_positive_int("filter_num", params["filter_num"])
-        filter_size = _check_positive_int("filter_size", params["filter_size"])
-        stride = _check_positive_int("stride", params["stride"])
+        filter_num = check_positive_int("filter_num", params["filter_num"])
+        filter_size = check_positive_int("filter_size", params["filter_size"])
+        stride = check_positive_int("stride", params["stride"])
         pad = params["pad"]
         if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or pad < 0:
             raise ValueError(f"pad must be an integer >= 0, received pad={pad!r}")
         pad = int(pad)
-        hidden_size = _check_positive_int("hidden_size", hidden_size)
-        output_size = _check_positive_int("output_size", output_size)
+        hidden_size = check_positive_int("hidden_size", hidden_size)
+        output_size = check_positive_int("output_size", output_size)
         weight_init_std = _check_weight_init("weight_init_std", weight_init_std)
         rng = _check_rng(rng)
-        dt = _check_float_dtype(dtype)
+        dt = check_float_dtype(dtype)
 
         conv_h = conv_output_size(h, filter_size, stride, pad)
         conv_w = conv_output_size(w, filter_size, stride, pad)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from mitbadak._checks import check_positive_int
 from mitbadak.models import Sequential
 from mitbadak.optimizers import SGD, Optimizer
 
@@ -52,12 +53,6 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}")
-    return int(value)
 
 
 class Trainer:
@@ -107,7 +102,7 @@ class Trainer:
             raise ValueError(f"x_test has {len(x_test)} samples but t_test has {len(t_test)}")
         if n == 0 or len(x_test) == 0:
             raise ValueError("training and test sets must not be empty")
-        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         if self.batch_size > n:
             raise ValueError(
                 f"batch_size={batch_size} is larger than the training set ({n} samples)"
@@ -116,9 +111,9 @@ class Trainer:
             raise ValueError("give iters or epochs, not both")
         self.iter_per_epoch = max(n // self.batch_size, 1)
         if epochs is not None:
-            self.iters = _check_positive_int("epochs", epochs) * self.iter_per_epoch
+            self.iters = check_positive_int("epochs", epochs) * self.iter_per_epoch
         else:
-            self.iters = _check_positive_int("iters", 1000 if iters is None else iters)
+            self.iters = check_positive_int("iters", 1000 if iters is None else iters)
         if sampling not in ("replacement", "shuffle"):
             raise ValueError(f"sampling must be 'replacement' or 'shuffle', received {sampling!r}")
         self.network = network
@@ -127,7 +122,7 @@ class Trainer:
         self.optimizer = SGD(lr=0.1) if optimizer is None else optimizer
         self.sampling = sampling
         self.rng = np.random.default_rng() if rng is None else rng
-        self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
+        self.eval_batch_size = check_positive_int("eval_batch_size", eval_batch_size)
         self.final_evaluation = final_evaluation
         self.on_epoch = on_epoch
         self.on_iteration = on_iteration
