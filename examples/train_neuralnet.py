@@ -31,8 +31,8 @@ for i in range(iters_num):
     train_loss_list.append(loss)
 
     if i % iter_per_epoch == 0:
-        train_acc = network.accuracy(x_train, t_train, batch_size=10_000)
-        test_acc = network.accuracy(x_test, t_test, batch_size=10_000)
+        train_acc = network.accuracy(x_train, t_train, batch_size=1000)
+        test_acc = network.accuracy(x_test, t_test, batch_size=1000)
         print(f"iter {i:4d}  loss {loss:.4f}  train acc {train_acc:.4f}  test acc {test_acc:.4f}")
 
 print(f"final test acc {network.accuracy(x_test, t_test):.4f}")

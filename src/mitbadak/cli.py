@@ -452,7 +452,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset, (_, (x_test, t_test)) = _load(args)
     try:
         scores = np.concatenate(
-            [net.predict(x_test[i : i + 10_000]) for i in range(0, len(x_test), 10_000)]
+            [net.predict(x_test[i : i + 1000]) for i in range(0, len(x_test), 1000)]
         )
     except ValueError as exc:
         raise CommandError(f"{args.model} does not fit {dataset}: {exc}") from exc

@@ -70,7 +70,8 @@ class Trainer:
     sampling : ``"replacement"`` draws each batch independently with replacement,
         as the book does; ``"shuffle"`` walks a fresh permutation every epoch
     rng : the generator for batch sampling (explicit, for reproducible runs)
-    eval_batch_size : chunk size for the accuracy passes
+    eval_batch_size : chunk size for the accuracy passes; 1000 keeps a convnet's im2col
+        buffers small (10,000 made its evaluation 5x slower) and costs a dense net nothing
     final_evaluation : also evaluate after the last iteration when it is not an
         epoch boundary (the book does not; a user wants the final model's accuracy)
     on_epoch, on_iteration : optional callbacks (progress display)
@@ -90,7 +91,7 @@ class Trainer:
         epochs: int | None = None,
         sampling: Literal["replacement", "shuffle"] = "replacement",
         rng: np.random.Generator | None = None,
-        eval_batch_size: int = 10_000,
+        eval_batch_size: int = 1000,
         final_evaluation: bool = True,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_iteration: Callable[[int, float], None] | None = None,
