@@ -363,3 +363,14 @@ def test_sgd_training_learns_xor() -> None:
     assert initial_accuracy < 0.75
     assert net.loss(x, t) < 0.05 < initial_loss
     assert net.accuracy(x, t) == 1.0
+
+
+def test_param_names_must_point_at_real_parameters() -> None:
+    from mitbadak.layers import Affine
+    from mitbadak.models import Sequential
+
+    affine = Affine(np.ones((3, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"\('fc', 'V'\)"):
+        Sequential({"fc": affine}, param_names={"W": ("fc", "V"), "b": ("fc", "b")})
+    with pytest.raises(ValueError, match=r"\('nope', 'W'\)"):
+        Sequential({"fc": affine}, param_names={"W": ("nope", "W"), "b": ("fc", "b")})

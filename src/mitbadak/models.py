@@ -106,6 +106,12 @@ class Sequential:
                 for key in layer.params
             }
         self._locations = {name: (lname, key) for name, (lname, key) in param_names.items()}
+        for name, (lname, key) in self._locations.items():
+            if key not in getattr(self.layers.get(lname), "params", {}):
+                raise ValueError(
+                    f"param_names[{name!r}] points to ({lname!r}, {key!r}), which is not a "
+                    f"parameter of this network's layers {list(self.layers)}"
+                )
         self._index = {
             name: (self.layers[lname], key) for name, (lname, key) in self._locations.items()
         }
