@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mitbadak.layers import Layer, WeightLayer, as_float_input, check_param
+from mitbadak.layers import Layer, WeightLayer, as_float_input
 
 __all__ = ["Convolution", "Flatten", "Pooling", "col2im", "conv_output_size", "im2col"]
 
@@ -179,20 +179,9 @@ class Convolution(WeightLayer):
     config_keys = ("stride", "pad")
 
     def __init__(self, W: FloatArray, b: FloatArray, stride: int = 1, pad: int = 0) -> None:
-        super().__init__()
-        W = check_param("W", W, 4)
-        b = check_param("b", b, 1)
-        if b.shape[0] != W.shape[0]:
-            raise ValueError(
-                f"b must have shape ({W.shape[0]},), one bias per filter of W with shape "
-                f"{W.shape}, received {b.shape}"
-            )
-        if b.dtype != W.dtype:
-            raise TypeError(f"W and b must share a dtype, received {W.dtype} and {b.dtype}")
+        super().__init__(W, b, w_ndim=4, out_axis=0)
         self.stride = _check_int("stride", stride, 1)
         self.pad = _check_int("pad", pad, 0)
-        self.params = {"W": W, "b": b}
-        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] | None = None
         self.col: FloatArray | None = None

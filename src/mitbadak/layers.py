@@ -170,6 +170,23 @@ class WeightLayer(Layer):
     ``params`` and ``grads`` dicts so that each array has one owner.
     """
 
+    def __init__(self, W: FloatArray, b: FloatArray, *, w_ndim: int, out_axis: int) -> None:
+        """Validate and own ``W`` (``w_ndim`` dimensions) and ``b``: one bias per entry of
+        ``W``'s axis ``out_axis`` (the outputs: Affine's columns, Convolution's filters)."""
+        super().__init__()
+        W = check_param("W", W, w_ndim)
+        b = check_param("b", b, 1)
+        n_out = W.shape[out_axis]
+        if b.shape[0] != n_out:
+            raise ValueError(
+                f"b must have shape ({n_out},), one bias per output of W with shape "
+                f"{W.shape}, received {b.shape}"
+            )
+        if b.dtype != W.dtype:
+            raise TypeError(f"W and b must share a dtype, received {W.dtype} and {b.dtype}")
+        self.params = {"W": W, "b": b}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+
     @property
     def W(self) -> FloatArray:
         return self.params["W"]
@@ -196,18 +213,7 @@ class Affine(WeightLayer):
     """
 
     def __init__(self, W: FloatArray, b: FloatArray) -> None:
-        super().__init__()
-        W = check_param("W", W, 2)
-        b = check_param("b", b, 1)
-        if b.shape[0] != W.shape[1]:
-            raise ValueError(
-                f"b must have shape ({W.shape[1]},) to match W of shape {W.shape}, "
-                f"received {b.shape}"
-            )
-        if b.dtype != W.dtype:
-            raise TypeError(f"W and b must share a dtype, received {W.dtype} and {b.dtype}")
-        self.params = {"W": W, "b": b}
-        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        super().__init__(W, b, w_ndim=2, out_axis=1)
         self.x: FloatArray | None = None
         self.original_x_shape: tuple[int, ...] | None = None
 
