@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import torch.nn.functional as F
 
-    from mitbadak.nets import SimpleConvNet
+    from mitbadak.models import SimpleConvNet
     from mitbadak.optimizers import SGD
 
     rng = np.random.default_rng(0)

@@ -352,11 +352,12 @@ def checkpoint(owner, attr, name):
 stage("interpreter start (not timed)")
 import numpy
 stage("import numpy")
-from mitbadak import cli, io, plot, train
-stage("import mitbadak.cli, io, plot, train")
-checkpoint(cli, "_load", "load data (cli._load)")
+from mitbadak import cli, plot, runs, train
+import mitbadak.cli.train as cli_train
+stage("import mitbadak.cli, runs, plot, train")
+checkpoint(cli_train, "load_dataset", "load data (cli load_dataset)")
 checkpoint(train.Trainer, "train", "build model + Trainer.train()")
-checkpoint(io, "save", "io.save model.npz")
+checkpoint(runs, "save", "save model.npz")
 checkpoint(plot, "plot_history", "history.json + plot_history (matplotlib)")
 code = cli.main(["train", "--dataset", "fashion-mnist", "--iters", "ITERS", "--threads", "1",
                  "--no-progress", "--out", sys.argv[1] + "/run"])

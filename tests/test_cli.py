@@ -11,27 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mitbadak import io
+import mitbadak
+from mitbadak import serialization as io
 from mitbadak.cli import main
-
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-
-
-def _require_fashion() -> None:
-    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
-        pytest.fail(f"{FASHION} is missing: run `apt-get install -y dataset-fashion-mnist`")
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Never touch the user's cache, and never reach for the network in tests.
-    monkeypatch.setenv("MITBADAK_DATA", str(tmp_path / "cache"))
+from mitbadak.models import TwoLayerNet
 
 
 @pytest.fixture(scope="module")
-def fashion_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def fashion_run(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) -> tuple[Path, str]:
     """One short training run on real Fashion-MNIST, shared by several tests."""
-    _require_fashion()
     out = tmp_path_factory.mktemp("run") / "fashion"
     env = {**os.environ, "MITBADAK_DATA": str(out.parent / "cache")}
     cmd = [sys.executable, "-m", "mitbadak", "train", "--dataset", "fashion-mnist"]
@@ -139,7 +127,7 @@ def test_never_overwrites_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--force" in capsys.readouterr().err
     assert (out / "model.npz").read_bytes() == b"keep me"
     assert main([*args, "--force"]) == 0
-    assert isinstance(io.load(out / "model.npz"), io.TwoLayerNet)
+    assert isinstance(io.load(out / "model.npz"), TwoLayerNet)
 
 
 def test_default_out_is_a_new_numbered_folder(
@@ -259,8 +247,6 @@ def test_predict_png_digits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_predict_refuses_what_is_not_a_28x28_grayscale_png(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mitbadak.models import TwoLayerNet
-
     model = io.save(TwoLayerNet(784, 5, 10), tmp_path / "m.npz")
     big = tmp_path / "big.png"
     _save_png(big, np.zeros((32, 32), dtype=np.uint8), "L")
@@ -290,7 +276,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
-    assert "mitbadak 0.1.0" in capsys.readouterr().out
+    assert f"mitbadak {mitbadak.__version__}\n" == capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     help_text = capsys.readouterr().out

@@ -31,16 +31,7 @@ from mitbadak.data import (
     load_mnist,
 )
 
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 X_TRAIN, T_TRAIN, X_TEST, T_TEST = MNIST_FILES.values()
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the cache at a fresh folder for every test in this module."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(ENV_VAR, str(folder))
-    return folder
 
 
 def no_network(*args: Any, **kwargs: Any) -> None:
@@ -50,23 +41,13 @@ def no_network(*args: Any, **kwargs: Any) -> None:
 # --- real Fashion-MNIST from Debian ---------------------------------------------------------
 
 
-def require_debian_files() -> None:
-    missing = [f for f in MNIST_FILES.values() if not (DEBIAN_DIR / f).is_file()]
-    if missing:
-        pytest.fail(
-            f"Fashion-MNIST is missing from {DEBIAN_DIR} ({', '.join(missing)}); these tests "
-            f"need the real data: run `apt-get install -y dataset-fashion-mnist`"
-        )
-
-
 @pytest.fixture(scope="module")
-def fashion(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+def fashion(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) -> tuple[Path, Any]:
     """Fashion-MNIST parsed once from the Debian files; yields (cache folder, first result).
 
     Later loads in the module reuse the cache written here, so the gzip files are parsed
     only once in this module.
     """
-    require_debian_files()
     folder = tmp_path_factory.mktemp("fashion-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(ENV_VAR, str(folder))
@@ -94,11 +75,13 @@ def test_fashion_mnist_default(fashion: tuple[Path, Any]) -> None:
     np.testing.assert_array_equal(np.bincount(t_test, minlength=10), [1000] * 10)
 
 
-def test_fashion_mnist_cache_written_in_cache_dir(fashion: tuple[Path, Any]) -> None:
+def test_fashion_mnist_cache_written_in_cache_dir(
+    fashion: tuple[Path, Any], fashion_dir: Path
+) -> None:
     folder = fashion[0]
     assert [p.name for p in folder.iterdir()] == [array_cache_path(FASHION_MNIST).name]
     # The Debian folder is a source only: nothing of ours is written there.
-    assert sorted(p.name for p in DEBIAN_DIR.iterdir()) == sorted(MNIST_FILES.values())
+    assert sorted(p.name for p in fashion_dir.iterdir()) == sorted(MNIST_FILES.values())
 
 
 def test_fashion_mnist_options_from_cache(fashion: tuple[Path, Any], fashion_cache: Path) -> None:
@@ -122,16 +105,15 @@ def test_fashion_mnist_flatten_false_normalized(fashion_cache: Path) -> None:
     assert x_test.shape == (10000, 1, 28, 28)
 
 
-def test_debian_copies_are_zalandos_files() -> None:
+def test_debian_copies_are_zalandos_files(fashion_dir: Path) -> None:
     """Debian stripped the gzip name and time; putting them back gives Zalando's files.
 
     This is where FASHION_MNIST.files (the mirrors' hashes) comes from, and why the Debian
     hashes in also_accept are the same data.
     """
-    require_debian_files()
     mtimes = {"train": 1504176606, "t10k": 1504176627}  # 2017-08-31, from the MD5 match
     for fname, known in FASHION_MNIST.files.items():
-        debian = (DEBIAN_DIR / fname).read_bytes()
+        debian = (fashion_dir / fname).read_bytes()
         header = b"\x1f\x8b\x08\x08" + struct.pack("<I", mtimes[fname[:5].rstrip("-")])
         rebuilt = header + debian[8:10] + fname.removesuffix(".gz").encode() + b"\0" + debian[10:]
         assert "sha256:" + hashlib.sha256(rebuilt).hexdigest() == known, fname
@@ -196,7 +178,7 @@ def test_sample_goes_through_validation(monkeypatch: pytest.MonkeyPatch, tmp_pat
     fake = tmp_path / "pkg" / SAMPLE_FILE
     fake.parent.mkdir()
     _write_npz(fake, **bad)
-    monkeypatch.setattr(data, "_sample_resource", lambda: fake)
+    monkeypatch.setattr(data.mnist, "_sample_resource", lambda: fake)
     with pytest.raises(ValueError, match=r"mnist_sample\.npz\[t_test\]: label 10 at index 4"):
         load_mnist(dataset="mnist-sample")
 

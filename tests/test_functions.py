@@ -49,9 +49,15 @@ def test_relu_values_and_dtype(dtype: type[np.floating]) -> None:
     np.testing.assert_array_equal(out, [[0.0, 0.0, 0.0, 0.5, 3.0]])
 
 
-def test_relu_and_identity_accept_integers_as_float64() -> None:
-    assert relu(np.array([-1, 2])).dtype == np.float64
-    np.testing.assert_array_equal(identity([1, 2]), [1.0, 2.0])
+def test_integers_and_lists_are_refused_as_everywhere_in_the_library() -> None:
+    # One policy for the whole package (mitbadak._checks): computation is on float
+    # arrays, and nothing is converted silently.
+    with pytest.raises(TypeError, match=r"received dtype int64; convert with x.astype"):
+        relu(np.array([-1, 2]))
+    with pytest.raises(TypeError, match="x must be a numpy array, received list"):
+        identity([1, 2])
+    # A Python float is a float: the scalar nodes of the computational graph use them.
+    assert relu(-2.5) == 0.0 and relu(1.5).dtype == np.float64
 
 
 def test_identity_returns_the_values() -> None:

@@ -11,10 +11,10 @@ from mitbadak.gradcheck import (
     check_layer,
     compare,
     gradient_check,
-    numerical_gradient,
 )
 from mitbadak.layers import Affine, Relu
 from mitbadak.models import TwoLayerNet
+from mitbadak.numerical import numerical_gradient
 
 
 def sum_of_squares(x: np.ndarray) -> float:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mitbadak.init import SCHEMES, fan_in_of, init_weight, weight_std
+from mitbadak.initializers import SCHEMES, fan_in_of, init_weight, weight_std
 
 
 def sample_std_ok(w: np.ndarray, std: float) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mitbadak import io
+from mitbadak import serialization as io
 from mitbadak.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from mitbadak.models import Sequential, TwoLayerNet
 
@@ -141,7 +141,7 @@ def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
 
 
 def test_every_model_round_trips_with_identical_predictions(tmp_path: Path) -> None:
-    from mitbadak.nets import MultiLayerNet, SimpleConvNet
+    from mitbadak.models import MultiLayerNet, SimpleConvNet
 
     rng = np.random.default_rng(7)
     mlp = MultiLayerNet(

@@ -4,38 +4,24 @@ ownership, the book's API, bad arguments and a training run that learns."""
 from __future__ import annotations
 
 import gzip
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import require_fashion
 from mitbadak.gradcheck import gradient_check
 from mitbadak.layers import Affine, Relu, SoftmaxWithLoss
 from mitbadak.models import Sequential, TwoLayerNet
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 PARAM_SHAPES = {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}
 
 
-def first_training_images(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first n Fashion-MNIST training images as (n, 784) floats in [0, 1], and labels.
-
-    Missing data is a failure, not a skip: CI must install the Debian package.
-    """
-    images, labels = (
-        FASHION_MNIST / "train-images-idx3-ubyte.gz",
-        FASHION_MNIST / "train-labels-idx1-ubyte.gz",
-    )
-    for path in (images, labels):
-        if not path.is_file():
-            pytest.fail(
-                f"{path} is missing; install the real data with "
-                "`apt-get install -y dataset-fashion-mnist`"
-            )
-    with gzip.open(images, "rb") as f:
+def first_training_images(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first n Fashion-MNIST training images as (n, 784) floats in [0, 1], and labels."""
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "rb") as f:
         pixels = np.frombuffer(f.read(16 + n * 784), dtype=np.uint8, offset=16)
-    with gzip.open(labels, "rb") as f:
+    with gzip.open(folder / "train-labels-idx1-ubyte.gz", "rb") as f:
         t = np.frombuffer(f.read(8 + n), dtype=np.uint8, offset=8)
     return pixels.reshape(n, 784) / 255.0, t.astype(np.int64)
 
@@ -63,8 +49,8 @@ def manual_predict(net: TwoLayerNet, x: np.ndarray) -> np.ndarray:
 # --- the book's gradient check, on real images ----------------------------------------
 
 
-def test_backprop_matches_numerical_gradient_on_fashion_mnist_one_hot() -> None:
-    x, t = first_training_images(3)
+def test_backprop_matches_numerical_gradient_on_fashion_mnist_one_hot(fashion_dir: Path) -> None:
+    x, t = first_training_images(fashion_dir, 3)
     assert x.shape == (3, 784) and 0.0 <= x.min() and x.max() <= 1.0
     net = TwoLayerNet(784, 50, 10, rng=np.random.default_rng(0), dtype=np.float64)
     results = gradient_check(net, x, np.eye(10)[t])
@@ -74,8 +60,8 @@ def test_backprop_matches_numerical_gradient_on_fashion_mnist_one_hot() -> None:
         assert result.max_abs_diff <= 1e-7, f"{name}: {result}"
 
 
-def test_backprop_matches_net_numerical_gradient_with_integer_labels() -> None:
-    x, t = first_training_images(3)
+def test_backprop_matches_net_numerical_gradient_with_integer_labels(fashion_dir: Path) -> None:
+    x, t = first_training_images(fashion_dir, 3)
     net = TwoLayerNet(784, 50, 10, rng=np.random.default_rng(1), dtype=np.float64)
     numerical = net.numerical_gradient(x, t)
     backprop = net.gradient(x, t)
@@ -86,12 +72,9 @@ def test_backprop_matches_net_numerical_gradient_with_integer_labels() -> None:
         assert diff <= 1e-8, f"{name}: mean abs difference {diff:.3e}"
 
 
-def test_missing_fashion_mnist_fails_with_the_install_command(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "FASHION_MNIST", tmp_path)
+def test_missing_fashion_mnist_fails_with_the_install_command(tmp_path: Path) -> None:
     with pytest.raises(pytest.fail.Exception, match="apt-get install -y dataset-fashion-mnist"):
-        first_training_images(3)
+        require_fashion(tmp_path)
 
 
 # --- parameters -----------------------------------------------------------------------
@@ -321,7 +304,7 @@ def test_other_sizes_are_checked_too(name: str) -> None:
 
 @pytest.mark.parametrize("std", [0, -1, 0.0, float("nan"), float("inf"), True])
 def test_weight_init_std_must_be_a_positive_number(std: object) -> None:
-    with pytest.raises(ValueError, match=f"weight_init_std.*received {std!r}"):
+    with pytest.raises(ValueError, match=f"weight_init_std.*received weight_init_std={std!r}"):
         TwoLayerNet(4, 5, 3, weight_init_std=std)  # type: ignore[arg-type]
 
 

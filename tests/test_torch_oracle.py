@@ -1,11 +1,20 @@
-"""Every chapter-5 layer and the whole TwoLayerNet against PyTorch autograd, in float64.
+"""Every layer against PyTorch autograd, in float64.
 
 Our backward passes are written by hand; torch's come from autograd. Over
 hypothesis-generated shapes and values the two must agree to about 1e-10:
-forward values, the input gradient and every parameter gradient.
+forward values, the input gradient and every parameter gradient. Covered here:
+the chapter-5 graph nodes (MulLayer, AddLayer) and layers (ReLU, Sigmoid, Affine,
+SoftmaxWithLoss), Convolution and
+Pooling, BatchNormalization (training step and inference) and Dropout. The whole
+networks are compared in test_torch_networks.py, the optimizers in
+test_torch_optim.py.
+
+The module is skipped, with the reason, when PyTorch is not installed.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -13,17 +22,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from mitbadak.conv import Pooling
+from mitbadak.dropout import Dropout
+from mitbadak.graph import AddLayer, MulLayer
 from mitbadak.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from mitbadak.models import TwoLayerNet
+from test_conv import conv_case, make_conv
+from test_normalization import make_bn
 
-try:
+if TYPE_CHECKING:
     import torch
     import torch.nn.functional as F
-except ImportError:  # pragma: no cover - CI installs the dev extra, which pins torch
-    pytest.skip("PyTorch is the oracle here; install the dev extra", allow_module_level=True)
+else:
+    torch = pytest.importorskip(
+        "torch",
+        reason="PyTorch is the test oracle: install the dev extra (pip install -e '.[dev]')",
+    )
+    F = torch.nn.functional
 
 RTOL, ATOL = 1e-10, 1e-12
 SETTINGS = settings(max_examples=40, deadline=None)
+# The convolution, pooling and batch-norm cases keep the 30 examples they had in
+# test_conv.py and test_normalization.py.
+LAYER_SETTINGS = settings(max_examples=30, deadline=None)
 
 sizes = st.integers(min_value=1, max_value=8)
 features = st.integers(min_value=1, max_value=12)
@@ -169,71 +189,232 @@ def test_softmax_with_loss_matches_torch_on_a_confident_wrong_answer() -> None:
     close(layer.backward(), xt.grad)
 
 
-# --- the whole network ----------------------------------------------------------------
+# --- Convolution and Pooling ---------------------------------------------------------
 
 
-def torch_two_layer_loss(
-    x: np.ndarray, t: np.ndarray, params: dict[str, torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The book's network written directly in torch: scores and mean cross-entropy."""
-    xt = tensor(x).reshape(x.shape[0], -1)
-    scores = torch.relu(xt @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
-    target = tensor(t) if t.ndim == 2 else torch.tensor(t)
-    return scores, F.cross_entropy(scores, target)
+@LAYER_SETTINGS
+@given(case=conv_case())
+def test_convolution_matches_torch(case: dict[str, int]) -> None:
+    rng = np.random.default_rng(case["seed"])
+    layer = make_conv(
+        rng,
+        case["fn"],
+        case["c"],
+        case["fh"],
+        case["fw"],
+        dtype=np.float64,
+        stride=case["stride"],
+        pad=case["pad"],
+    )
+    x = rng.standard_normal((case["n"], case["c"], case["h"], case["w"]))
+    out = layer.forward(x, train=True)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+
+    tx = torch.tensor(x, requires_grad=True)
+    tW = torch.tensor(layer.W, requires_grad=True)
+    tb = torch.tensor(layer.b, requires_grad=True)
+    tout = F.conv2d(tx, tW, tb, stride=case["stride"], padding=case["pad"])
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-10)
+    assert tx.grad is not None and tW.grad is not None and tb.grad is not None
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(layer.dW, tW.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(layer.db, tb.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@st.composite
+def pool_case(draw: st.DrawFn) -> dict[str, int]:
+    ph = draw(st.integers(1, 4))
+    pw = draw(st.integers(1, 4))
+    # PyTorch allows padding up to half the window; ours up to window - 1.
+    pad = draw(st.integers(0, min(ph, pw) // 2))
+    return {
+        "n": draw(st.integers(1, 3)),
+        "c": draw(st.integers(1, 3)),
+        "h": draw(st.integers(max(1, ph - 2 * pad), 9)),
+        "w": draw(st.integers(max(1, pw - 2 * pad), 9)),
+        "ph": ph,
+        "pw": pw,
+        "stride": draw(st.integers(1, 4)),
+        "pad": pad,
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        # Small integers make ties common, which checks the tie rule too.
+        "ties": draw(st.booleans()),
+    }
+
+
+@LAYER_SETTINGS
+@given(case=pool_case())
+def test_pooling_matches_torch(case: dict[str, int]) -> None:
+    rng = np.random.default_rng(case["seed"])
+    shape = (case["n"], case["c"], case["h"], case["w"])
+    if case["ties"]:
+        x = rng.integers(-2, 3, shape).astype(np.float64)
+    else:
+        # All negative, so a zero-padded implementation would be caught.
+        x = -np.abs(rng.standard_normal(shape)) - 0.1
+    layer = Pooling(case["ph"], case["pw"], stride=case["stride"], pad=case["pad"])
+    out = layer.forward(x, train=True)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+
+    tx = torch.tensor(x, requires_grad=True)
+    tout = F.max_pool2d(tx, (case["ph"], case["pw"]), stride=case["stride"], padding=case["pad"])
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_array_equal(out, tout.detach().numpy())
+    assert tx.grad is not None
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# --- BatchNormalization --------------------------------------------------------------
+
+
+@st.composite
+def bn_case(draw: st.DrawFn) -> dict[str, object]:
+    images = draw(st.booleans())
+    n = draw(st.integers(1, 5))
+    c = draw(st.integers(1, 4))
+    h, w = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    shape: tuple[int, ...] = (n, c, h, w) if images else (n, c)
+    if n * (h * w if images else 1) < 2:
+        shape = (2, *shape[1:])  # torch needs two values per feature to train
+    return {
+        "shape": shape,
+        "momentum": draw(st.floats(0.0, 1.0)),
+        "eps": draw(st.sampled_from([1e-5, 1e-3, 0.1])),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+    }
+
+
+@LAYER_SETTINGS
+@given(case=bn_case())
+def test_batchnorm_training_step_matches_torch(case: dict) -> None:
+    rng = np.random.default_rng(case["seed"])
+    shape, momentum, eps = case["shape"], case["momentum"], case["eps"]
+    c = shape[1]
+    mean0, var0 = rng.standard_normal(c), rng.uniform(0.5, 2.0, c)
+    layer = make_bn(c, rng, np.float64, momentum=momentum, eps=eps)
+    layer.buffers.update(running_mean=mean0.copy(), running_var=var0.copy())
+    x = rng.standard_normal(shape) * 3 + 2
+    out = layer.forward(x, train=True)
+    dout = rng.standard_normal(shape)
+    dx = layer.backward(dout)
+
+    tx = torch.tensor(x, requires_grad=True)
+    tg = torch.tensor(layer.gamma, requires_grad=True)
+    tb = torch.tensor(layer.beta, requires_grad=True)
+    t_mean, t_var = torch.tensor(mean0), torch.tensor(var0)
+    # torch's momentum weighs the new value: ours is 1 - theirs.
+    tout = F.batch_norm(tx, t_mean, t_var, tg, tb, training=True, momentum=1 - momentum, eps=eps)
+    tout.backward(torch.tensor(dout))
+    tol: dict[str, Any] = {"rtol": 1e-10, "atol": 1e-10}
+    np.testing.assert_allclose(out, tout.detach().numpy(), **tol)
+    assert tx.grad is not None and tg.grad is not None and tb.grad is not None
+    np.testing.assert_allclose(dx, tx.grad.numpy(), **tol)
+    np.testing.assert_allclose(layer.dgamma, tg.grad.numpy(), **tol)
+    np.testing.assert_allclose(layer.dbeta, tb.grad.numpy(), **tol)
+    np.testing.assert_allclose(layer.running_mean, t_mean.numpy(), **tol)
+    # torch averages the unbiased variance (times M / (M - 1)); we average the
+    # biased one, as the book does. Compare the new contributions.
+    m = x.size // c
+    ours_new = layer.running_var - momentum * var0
+    torch_new = t_var.numpy() - momentum * var0
+    np.testing.assert_allclose(ours_new * m / (m - 1), torch_new, **tol)
+
+
+def test_batchnorm_inference_uses_running_statistics() -> None:
+    rng = np.random.default_rng(2)
+    layer = make_bn(4, rng, np.float64, momentum=0.8, eps=1e-3)
+    expected_mean, expected_var = np.zeros(4), np.ones(4)
+    for _ in range(6):
+        batch = rng.standard_normal((16, 4)) * 2 + 3
+        layer.forward(batch, train=True)
+        expected_mean = 0.8 * expected_mean + 0.2 * batch.mean(axis=0)
+        expected_var = 0.8 * expected_var + 0.2 * batch.var(axis=0)
+    np.testing.assert_allclose(layer.running_mean, expected_mean, rtol=1e-12)
+    np.testing.assert_allclose(layer.running_var, expected_var, rtol=1e-12)
+
+    x = rng.standard_normal((16, 4)) * 2 + 3
+    inference = layer.forward(x, train=False)
+    formula = (x - expected_mean) / np.sqrt(expected_var + 1e-3) * layer.gamma + layer.beta
+    np.testing.assert_allclose(inference, formula, rtol=1e-12)
+    # torch's inference with the same running statistics agrees.
+    tout = F.batch_norm(
+        torch.tensor(x),
+        torch.tensor(layer.running_mean),
+        torch.tensor(layer.running_var),
+        torch.tensor(layer.gamma),
+        torch.tensor(layer.beta),
+        training=False,
+        eps=1e-3,
+    )
+    np.testing.assert_allclose(inference, tout.numpy(), rtol=1e-12, atol=1e-12)
+    running_before = dict(layer.buffers)
+    training = layer.forward(x, train=True)
+    assert np.abs(training - inference).max() > 0.1
+    # Inference does not touch the buffers; training replaces them.
+    assert layer.buffers["running_mean"] is not running_before["running_mean"]
+
+    # Inference backward: the statistics are constants.
+    layer.forward(x, train=False)
+    dout = rng.standard_normal(x.shape)
+    dx = layer.backward(dout)
+    # (the training forward above moved the running statistics on)
+    std = np.sqrt(layer.running_var + 1e-3)
+    np.testing.assert_allclose(dx, dout * layer.gamma / std, rtol=1e-12)
+
+
+# --- Dropout -------------------------------------------------------------------------
+
+
+def test_dropout_is_inverted_and_matches_torch_with_the_same_mask() -> None:
+    p = 0.4
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((50, 40))
+    layer = Dropout(p, rng=np.random.default_rng(6))
+    out = layer.forward(x, train=True)
+    dout = rng.standard_normal(x.shape)
+    dx = layer.backward(dout)
+    kept = out != 0
+    # Kept units are scaled by 1 / (1 - p); the rest are zero.
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - p), rtol=1e-15)
+
+    tx = torch.tensor(x, requires_grad=True)
+    # torch.nn.functional.dropout draws its own mask; apply ours the same way it
+    # does (x * mask / (1 - p)) and compare values and gradients.
+    tout = tx * torch.tensor(kept, dtype=torch.float64) / (1 - p)
+    tout.backward(torch.tensor(dout))
+    assert tx.grad is not None
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-15)
+    # torch's own dropout keeps the same expected scale on the kept units.
+    tdrop = F.dropout(torch.tensor(x), p=p, training=True).numpy()
+    t_kept = tdrop != 0
+    np.testing.assert_allclose(tdrop[t_kept], x[t_kept] / (1 - p), rtol=1e-12)
+
+
+# --- the computational graph's nodes --------------------------------------------------
 
 
 @SETTINGS
 @given(
     data=st.data(),
-    n=sizes,
-    d=features,
-    h=features,
-    c=classes,
-    std=st.floats(0.01, 2.0),
-    seed=st.integers(0, 2**32 - 1),
-    one_hot=st.booleans(),
+    shapes=st.sampled_from([((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((5,), ())]),
+    node=st.sampled_from(["mul", "add"]),
 )
-def test_two_layer_net_matches_torch(
-    data: st.DataObject, n: int, d: int, h: int, c: int, std: float, seed: int, one_hot: bool
+def test_graph_nodes_match_torch(
+    data: st.DataObject, shapes: tuple[tuple[int, ...], tuple[int, ...]], node: str
 ) -> None:
-    net = TwoLayerNet(
-        d, h, c, weight_init_std=std, rng=np.random.default_rng(seed), dtype=np.float64
-    )
-    # Nonzero biases, so that a wrong db or a bias added to the wrong axis shows.
-    net.params["b1"] = data.draw(f64((h,), finite(1.0)))
-    net.params["b2"] = data.draw(f64((c,), finite(1.0)))
-    x = data.draw(f64((n, d), finite(5.0)))
-    labels = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
-    t = np.eye(c)[labels] if one_hot else labels
-
-    scores = net.predict(x).copy()
-    loss, grads = net.loss_and_gradient(x, t)
-
-    params = {name: tensor(value, grad=True) for name, value in net.params.items()}
-    scores_t, loss_t = torch_two_layer_loss(x, t, params)
-    loss_t.backward()
-    close(scores, scores_t)
-    close(loss, loss_t)
-    assert net.loss(x, t) == pytest.approx(loss, rel=1e-14)
-    for name, param in params.items():
-        close(grads[name], param.grad)
-
-
-def test_one_sgd_step_matches_torch_optim() -> None:
-    rng = np.random.default_rng(0)
-    net = TwoLayerNet(12, 7, 4, weight_init_std=0.3, rng=rng, dtype=np.float64)
-    x = rng.normal(size=(5, 3, 2, 2))  # images, flattened by Affine1
-    t = rng.integers(0, 4, size=5)
-    params = {name: tensor(value, grad=True) for name, value in net.params.items()}
-
-    _, grads = net.loss_and_gradient(x, t)
-    for name in net.params:
-        net.params[name] -= 0.1 * grads[name]
-
-    optimizer = torch.optim.SGD(list(params.values()), lr=0.1)
-    optimizer.zero_grad()
-    torch_two_layer_loss(x, t, params)[1].backward()
-    optimizer.step()
-    for name, param in params.items():
-        close(net.params[name], param)
-    close(net.loss(x, t), torch_two_layer_loss(x, t, params)[1])
+    x = data.draw(f64(shapes[0], finite(5.0)))
+    y = data.draw(f64(shapes[1], finite(5.0)))
+    layer = MulLayer() if node == "mul" else AddLayer()
+    out = layer.forward(x, y)
+    dout = data.draw(f64(np.shape(out), finite(2.0)))
+    dx, dy = layer.backward(dout)
+    tx, ty = tensor(x, grad=True), tensor(y, grad=True)
+    tout = tx * ty if node == "mul" else tx + ty
+    tout.backward(tensor(dout))
+    close(out, tout)
+    close(dx, tx.grad)
+    close(dy, ty.grad)

@@ -1,13 +1,17 @@
 """Numerically stable building blocks: activations, softmax and cross-entropy.
 
-Every function here works for float32 and float64 and keeps the input's dtype.
-None of them overflows, divides by zero or warns for finite input.
+Every function takes a floating-point array (see :mod:`mitbadak._checks` for the policy)
+and keeps its dtype. None of them overflows, divides by zero or warns for finite input.
+The layers call these functions rather than repeating the math.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from mitbadak._checks import as_float_input
+from mitbadak._types import FloatArray
 
 __all__ = [
     "as_label_indices",
@@ -18,28 +22,18 @@ __all__ = [
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",
+    "softmax_loss_parts",
 ]
-
-FloatArray = NDArray[np.floating]
-
-
-def _as_float_array(x: ArrayLike, name: str = "x") -> FloatArray:
-    arr = np.asarray(x)
-    if arr.dtype.kind in "iub":
-        return arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"{name} must hold real numbers, received dtype {arr.dtype}")
-    return arr
 
 
 def identity(x: ArrayLike) -> FloatArray:
-    """Return ``x`` unchanged (as an array)."""
-    return _as_float_array(x)
+    """Return ``x`` unchanged."""
+    return as_float_input(x)
 
 
 def relu(x: ArrayLike) -> FloatArray:
     """``max(x, 0)`` elementwise."""
-    arr = _as_float_array(x)
+    arr = as_float_input(x)
     return np.maximum(arr, 0, dtype=arr.dtype)
 
 
@@ -49,9 +43,20 @@ def sigmoid(x: ArrayLike) -> FloatArray:
     ``exp`` is only ever taken of ``-|x|``, so it stays in (0, 1]; the two
     algebraically equal forms are picked by the sign of ``x``.
     """
-    arr = _as_float_array(x)
+    arr = as_float_input(x)
     e = np.exp(-np.abs(arr))
     return np.where(arr >= 0, 1 / (1 + e), e / (1 + e)).astype(arr.dtype, copy=False)
+
+
+def _shifted_exp(arr: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``z = x - max(x)``, ``exp(z)`` and its row sums over the last axis.
+
+    Subtracting the maximum keeps ``exp`` from overflowing; the largest term is 1, so
+    the sum is at least 1 and its log is never ``-inf``.
+    """
+    z = arr - arr.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return z, e, e.sum(axis=-1, keepdims=True)
 
 
 def softmax(x: ArrayLike) -> FloatArray:
@@ -59,10 +64,8 @@ def softmax(x: ArrayLike) -> FloatArray:
 
     x: (..., C) scores. Returns probabilities of the same shape; each row sums to 1.
     """
-    arr = _as_float_array(x)
-    z = arr - arr.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    e /= e.sum(axis=-1, keepdims=True)
+    _, e, sum_e = _shifted_exp(as_float_input(x))
+    e /= sum_e
     return e
 
 
@@ -71,9 +74,8 @@ def log_softmax(x: ArrayLike) -> FloatArray:
 
     x: (..., C) scores. A very wrong class gets a large negative value, not ``-inf``.
     """
-    arr = _as_float_array(x)
-    z = arr - arr.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    z, _, sum_e = _shifted_exp(as_float_input(x))
+    return z - np.log(sum_e)
 
 
 def as_label_indices(t: ArrayLike, n: int, num_classes: int) -> NDArray[np.intp]:
@@ -89,16 +91,70 @@ def as_label_indices(t: ArrayLike, n: int, num_classes: int) -> NDArray[np.intp]
             "pass integer labels of shape (N,) or one-hot labels of shape (N, C)"
         )
     if arr.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match the batch, received {arr.shape}")
+        count = f"got {n} score rows but {arr.shape[0]} labels; " if arr.ndim == 1 else ""
+        raise ValueError(
+            f"{count}labels must have shape ({n},) or ({n}, {num_classes}) to match the "
+            f"batch, received {arr.shape}"
+        )
     if n and (arr.min() < 0 or arr.max() >= num_classes):
         bad = arr[(arr < 0) | (arr >= num_classes)][0]
         raise ValueError(f"labels must lie in [0, {num_classes}), received a label of {int(bad)}")
     return arr.astype(np.intp, copy=False)
 
 
-def _check_one_hot(t: NDArray, shape: tuple[int, ...]) -> None:
-    if t.shape != shape:
-        raise ValueError(f"one-hot labels must have the scores' shape {shape}, received {t.shape}")
+def _labels(t: ArrayLike, shape: tuple[int, ...]) -> NDArray:
+    """(N,) label indices, or the (N, C) one-hot rows as given, checked against scores."""
+    labels = np.asarray(t)
+    if labels.ndim == 2:
+        if labels.shape != shape:
+            raise ValueError(
+                f"one-hot labels must have the scores' shape {shape}, received {labels.shape}"
+            )
+        return labels
+    if labels.ndim != 1:
+        n, c = shape
+        raise ValueError(f"labels must have shape ({n},) or ({n}, {c}), received {labels.shape}")
+    return as_label_indices(labels, *shape)
+
+
+def _mean_nll(logp: FloatArray, labels: NDArray) -> float:
+    """Mean negative log-likelihood of the labels (indices or one-hot) under ``logp``."""
+    n = logp.shape[0]
+    if labels.ndim == 2:
+        return float(-(labels * logp).sum() / n)
+    return float(-logp[np.arange(n), labels].sum() / n)
+
+
+def _as_batch(x: ArrayLike, t: ArrayLike, name: str) -> tuple[FloatArray, ArrayLike]:
+    """Scores or probabilities as (N, C); one sample (C,) becomes a batch of one."""
+    arr = as_float_input(x, name)
+    if arr.ndim == 1:
+        return arr[np.newaxis], np.asarray(t)[np.newaxis]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, C), received {arr.shape}")
+    return arr, t
+
+
+def softmax_loss_parts(x: FloatArray, t: ArrayLike) -> tuple[float, FloatArray, NDArray]:
+    """What :class:`~mitbadak.layers.SoftmaxWithLoss` needs from one batch, in one pass.
+
+    x: (N, C) scores, t: (N,) integer labels or (N, C) one-hot. Returns the mean
+    cross-entropy loss, the softmax probabilities (N, C) and the checked labels
+    (indices (N,) or the one-hot rows). ``exp`` is computed once for both.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"scores must have shape (N, C), received {x.shape}")
+    labels = _labels(t, x.shape)
+    z, e, sum_e = _shifted_exp(x)
+    log_sum_e = np.log(sum_e)
+    if labels.ndim == 2:
+        loss = _mean_nll(z - log_sum_e, labels)
+    else:
+        # Only the labelled entries of log p are needed: mean(log_sum_e - z[label]).
+        n = x.shape[0]
+        loss = float(log_sum_e.sum() - z[np.arange(n), labels].sum()) / n
+    e /= sum_e
+    return loss, e, labels
 
 
 def softmax_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
@@ -108,20 +164,8 @@ def softmax_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
     The true loss is returned even for confident wrong answers: scores
     ``[1000, 0]`` with label 1 give 1000.
     """
-    scores = _as_float_array(x)
-    if scores.ndim == 1:
-        scores = scores[np.newaxis]
-        t = np.asarray(t)[np.newaxis]
-    if scores.ndim != 2:
-        raise ValueError(f"scores must have shape (N, C), received {scores.shape}")
-    logp = log_softmax(scores)
-    n, c = scores.shape
-    labels = np.asarray(t)
-    if labels.ndim == 2:
-        _check_one_hot(labels, scores.shape)
-        return float(-(labels * logp).sum() / n)
-    idx = as_label_indices(labels, n, c)
-    return float(-logp[np.arange(n), idx].sum() / n)
+    scores, labels = _as_batch(x, t, "scores")
+    return softmax_loss_parts(scores, labels)[0]
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
@@ -133,17 +177,6 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
     stays finite without being capped at 16. To get exact losses for very wrong
     predictions, pass scores to :func:`softmax_cross_entropy` instead.
     """
-    probs = _as_float_array(y, "y")
-    if probs.ndim == 1:
-        probs = probs[np.newaxis]
-        t = np.asarray(t)[np.newaxis]
-    if probs.ndim != 2:
-        raise ValueError(f"y must have shape (N, C), received {probs.shape}")
-    n, c = probs.shape
-    logp = np.log(np.maximum(probs, np.finfo(probs.dtype).tiny))
-    labels = np.asarray(t)
-    if labels.ndim == 2:
-        _check_one_hot(labels, probs.shape)
-        return float(-(labels * logp).sum() / n)
-    idx = as_label_indices(labels, n, c)
-    return float(-logp[np.arange(n), idx].sum() / n)
+    probs, labels = _as_batch(y, t, "y")
+    checked = _labels(labels, probs.shape)
+    return _mean_nll(np.log(np.maximum(probs, np.finfo(probs.dtype).tiny)), checked)

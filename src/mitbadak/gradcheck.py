@@ -1,23 +1,23 @@
-"""Numerical gradients by central differences, and checks of backprop against them.
+"""Checks of backprop against numerical gradients, for layers and for whole networks.
 
 Backprop is only trustworthy once it agrees with the slow, obvious definition of
-a derivative: ``(f(x + h) - f(x - h)) / 2h`` for every entry. The checks here run
-in float64, where that agreement can be tight.
+a derivative: ``(f(x + h) - f(x - h)) / 2h`` for every entry
+(:func:`mitbadak.numerical.numerical_gradient`). The checks here run in float64,
+where that agreement can be tight. This module sits on top of the layers and models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from mitbadak.layers import Layer, LossLayer, as_float_input
-
-if TYPE_CHECKING:
-    from mitbadak.models import Sequential
+from mitbadak._types import FloatArray
+from mitbadak.layers import Layer, LossLayer
+from mitbadak.models.sequential import Sequential
+from mitbadak.numerical import numerical_gradient
 
 __all__ = [
     "GradCheckResult",
@@ -25,10 +25,7 @@ __all__ = [
     "check_layer",
     "compare",
     "gradient_check",
-    "numerical_gradient",
 ]
-
-FloatArray = NDArray[np.floating]
 
 
 class GradientCheckError(AssertionError):
@@ -45,32 +42,6 @@ class GradCheckResult:
     max_rel_error: float
 
 
-def numerical_gradient(
-    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-4
-) -> FloatArray:
-    """Gradient of the scalar ``f(x)`` by central differences.
-
-    x: any shape, floating point; it is perturbed in place one entry at a time
-    (so that ``f`` may read it through a layer that owns it) and every entry is
-    restored, even if ``f`` raises. Returns an array of x's shape and dtype.
-    """
-    x = as_float_input(x)
-    if not (isinstance(h, float | int) and np.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a positive finite number, received h={h!r}")
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        original = x[idx].copy()
-        try:
-            x[idx] = original + h
-            f_plus = float(f(x))
-            x[idx] = original - h
-            f_minus = float(f(x))
-        finally:
-            x[idx] = original
-        grad[idx] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
 def compare(analytic: ArrayLike, numerical: ArrayLike, *, floor: float = 1e-8) -> GradCheckResult:
     """Mean and max absolute difference and max relative error of two gradients."""
     a = np.asarray(analytic, dtype=np.float64)
@@ -82,21 +53,6 @@ def compare(analytic: ArrayLike, numerical: ArrayLike, *, floor: float = 1e-8) -
     diff = np.abs(a - n)
     rel = diff / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
     return GradCheckResult(float(diff.mean()), float(diff.max()), float(rel.max()))
-
-
-def _rng_states(layer: Layer | LossLayer) -> dict[str, Any]:
-    # Layers that draw random numbers in forward (Dropout) keep a Generator; the
-    # check replays its state before every forward so each call sees one mask.
-    return {
-        name: value.bit_generator.state
-        for name, value in vars(layer).items()
-        if isinstance(value, np.random.Generator)
-    }
-
-
-def _restore_rng_states(layer: Layer | LossLayer, states: dict[str, Any]) -> None:
-    for name, state in states.items():
-        getattr(layer, name).bit_generator.state = state
 
 
 def check_layer(
@@ -126,10 +82,12 @@ def check_layer(
     x64 = np.array(x, dtype=np.float64)  # a private copy: it is perturbed in place
     is_loss = isinstance(layer, LossLayer)
     clone: Any = layer.astype(np.float64) if isinstance(layer, Layer) else layer
-    states = _rng_states(clone)
+    # Layers that draw random numbers in forward (Dropout) start every forward from
+    # the same state, so the function being differentiated is one fixed function.
+    state = clone.random_state()
 
     def forward() -> Any:
-        _restore_rng_states(clone, states)
+        clone.set_random_state(state)
         if is_loss:
             return clone.forward(x64, t, train=train)
         return clone.forward(x64, train=train)

@@ -17,11 +17,16 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mitbadak._checks import check_positive_int
-from mitbadak.models import Sequential
+from mitbadak._checks import check_positive_int, check_rng
+from mitbadak.models.sequential import EVAL_BATCH_SIZE, Sequential
 from mitbadak.optimizers import SGD, Optimizer
 
-__all__ = ["EpochRecord", "History", "Trainer", "TrainingDiverged"]
+__all__ = ["EpochRecord", "History", "Trainer", "TrainingDiverged", "iterations_per_epoch"]
+
+
+def iterations_per_epoch(n_samples: int, batch_size: int) -> int:
+    """Iterations that make one epoch: ``max(N // batch_size, 1)``, as the book counts."""
+    return max(n_samples // batch_size, 1)
 
 
 class TrainingDiverged(RuntimeError):
@@ -70,8 +75,8 @@ class Trainer:
     sampling : ``"replacement"`` draws each batch independently with replacement,
         as the book does; ``"shuffle"`` walks a fresh permutation every epoch
     rng : the generator for batch sampling (explicit, for reproducible runs)
-    eval_batch_size : chunk size for the accuracy passes; 1000 keeps a convnet's im2col
-        buffers small (10,000 made its evaluation 5x slower) and costs a dense net nothing
+    eval_batch_size : chunk size for the accuracy passes (see
+        :data:`mitbadak.models.EVAL_BATCH_SIZE`)
     final_evaluation : also evaluate after the last iteration when it is not an
         epoch boundary (the book does not; a user wants the final model's accuracy)
     on_epoch, on_iteration : optional callbacks (progress display)
@@ -91,7 +96,7 @@ class Trainer:
         epochs: int | None = None,
         sampling: Literal["replacement", "shuffle"] = "replacement",
         rng: np.random.Generator | None = None,
-        eval_batch_size: int = 1000,
+        eval_batch_size: int = EVAL_BATCH_SIZE,
         final_evaluation: bool = True,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_iteration: Callable[[int, float], None] | None = None,
@@ -110,7 +115,7 @@ class Trainer:
             )
         if iters is not None and epochs is not None:
             raise ValueError("give iters or epochs, not both")
-        self.iter_per_epoch = max(n // self.batch_size, 1)
+        self.iter_per_epoch = iterations_per_epoch(n, self.batch_size)
         if epochs is not None:
             self.iters = check_positive_int("epochs", epochs) * self.iter_per_epoch
         else:
@@ -122,7 +127,7 @@ class Trainer:
         self.x_test, self.t_test = x_test, t_test
         self.optimizer = SGD(lr=0.1) if optimizer is None else optimizer
         self.sampling = sampling
-        self.rng = np.random.default_rng() if rng is None else rng
+        self.rng = check_rng(rng)
         self.eval_batch_size = check_positive_int("eval_batch_size", eval_batch_size)
         self.final_evaluation = final_evaluation
         self.on_epoch = on_epoch

@@ -1,4 +1,9 @@
-"""Networks built from layers: a general :class:`Sequential` and the book's :class:`TwoLayerNet`."""
+"""A general network: layers applied in order, then a loss layer, with named parameters.
+
+:class:`Sequential` knows the layer protocol of :mod:`mitbadak.layers` and nothing of any
+concrete layer: training-mode behaviour and random draws go through the protocol's
+``train=`` flag and its random-state hook.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,19 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Literal, Self
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike
 
-from mitbadak import gradcheck
-from mitbadak._checks import check_float_dtype, check_positive_int
-from mitbadak.init import init_weight
-from mitbadak.layers import Affine, Layer, LossLayer, Relu, SoftmaxWithLoss
-from mitbadak.normalization import Dropout
+from mitbadak._checks import as_float_input, check_float_dtype, check_positive_int
+from mitbadak._types import FloatArray
+from mitbadak.layers import Layer, LossLayer, SoftmaxWithLoss
+from mitbadak.numerical import numerical_gradient
 
-__all__ = ["ParamDict", "Sequential", "TwoLayerNet"]
+__all__ = ["EVAL_BATCH_SIZE", "ParamDict", "Sequential"]
 
-FloatArray = NDArray[np.floating]
+#: Samples per chunk when scoring a whole dataset (accuracy, evaluation). Large enough
+#: that a dense net's GEMMs stay efficient, small enough that a convnet's im2col
+#: buffers stay in cache-friendly sizes; benchmarks/README.md has the measurements.
+EVAL_BATCH_SIZE = 1000
 
 
 class ParamDict(MutableMapping[str, FloatArray]):
@@ -137,11 +144,8 @@ class Sequential:
         return np.dtype(np.float32)
 
     def _as_input(self, x: ArrayLike) -> FloatArray:
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"x must be a numpy array, received {type(x).__name__}")
-        if x.dtype.kind not in "fiu":
-            raise TypeError(f"x must hold numbers, received dtype {x.dtype}")
-        return x.astype(self.dtype, copy=False)
+        """Inputs in the parameters' dtype; only floating-point arrays are accepted."""
+        return as_float_input(x).astype(self.dtype, copy=False)
 
     def predict(self, x: ArrayLike, *, train: bool = False) -> FloatArray:
         """Scores before softmax. x: (N, ...) -> (N, C)."""
@@ -153,6 +157,17 @@ class Sequential:
     def loss(self, x: ArrayLike, t: ArrayLike, *, train: bool = False) -> float:
         """Mean loss of the batch. x: (N, ...), t: (N,) labels or (N, C) one-hot."""
         return self.last_layer.forward(self.predict(x, train=train), t, train=train)
+
+    def scores(self, x: ArrayLike, *, batch_size: int = EVAL_BATCH_SIZE) -> FloatArray:
+        """Inference-mode scores of a whole dataset, computed in chunks of ``batch_size``.
+
+        x: (N, ...) -> (N, C). Memory stays flat however large N is.
+        """
+        xs = self._as_input(x)
+        step = check_positive_int("batch_size", batch_size)
+        if len(xs) <= step:
+            return self.predict(xs)
+        return np.concatenate([self.predict(xs[i : i + step]) for i in range(0, len(xs), step)])
 
     def accuracy(self, x: ArrayLike, t: ArrayLike, *, batch_size: int | None = None) -> float:
         """Fraction of samples whose top score is the label.
@@ -207,41 +222,30 @@ class Sequential:
 
         The function differentiated is the *training-mode* loss, the one that
         ``gradient`` backpropagates: BatchNormalization uses the batch's statistics
-        and every Dropout layer replays the mask of its most recent training forward
-        (its generator is rewound to ``last_rng_state`` before each evaluation; a
-        layer that has not drawn a mask yet replays the next one). So ``gradient``
+        and every layer that draws random numbers (Dropout) replays the draws of its
+        most recent training forward, through the layer protocol's random-state hook
+        (a layer that has not drawn yet replays its next draw). So ``gradient``
         followed by ``numerical_gradient``, as in
-        :func:`mitbadak.gradcheck.gradient_check`, compares like with like. Running
-        statistics and generator states are restored afterwards. For a network
-        without BatchNormalization or Dropout this is the plain loss.
+        :func:`mitbadak.gradcheck.gradient_check`, compares like with like. Buffers
+        and random states are restored afterwards. For a network without
+        BatchNormalization or Dropout this is the plain loss.
         """
-        dropouts = [layer for layer in self.layers.values() if isinstance(layer, Dropout)]
-        entry_states = [layer.rng.bit_generator.state for layer in dropouts]
-        last_states = [layer.last_rng_state for layer in dropouts]
-        replay = [
-            entry if last is None else last
-            for entry, last in zip(entry_states, last_states, strict=True)
-        ]
+        snapshots = {name: layer.random_state() for name, layer in self.layers.items()}
         saved_buffers = {
             name: {key: value.copy() for key, value in layer.buffers.items()}
             for name, layer in self.layers.items()
         }
 
         def loss(_: FloatArray) -> float:
-            for dropout, state in zip(dropouts, replay, strict=True):
-                dropout.rng.bit_generator.state = state
+            for name, layer in self.layers.items():
+                layer.set_random_state(snapshots[name], replay=True)
             return self.loss(x, t, train=True)
 
         try:
-            return {
-                name: gradcheck.numerical_gradient(loss, self.params[name], h)
-                for name in self.params
-            }
+            return {name: numerical_gradient(loss, self.params[name], h) for name in self.params}
         finally:
-            for dropout, entry, last in zip(dropouts, entry_states, last_states, strict=True):
-                dropout.rng.bit_generator.state = entry
-                dropout.last_rng_state = last
             for name, layer in self.layers.items():
+                layer.set_random_state(snapshots[name])
                 layer.buffers.update(saved_buffers[name])
 
     def astype(self, dtype: DTypeLike) -> Self:
@@ -254,70 +258,3 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {name}: {layer!r}" for name, layer in self.layers.items())
         return f"{type(self).__name__}(\n{inner},\n  loss: {self.last_layer!r}\n)"
-
-
-class TwoLayerNet(Sequential):
-    """The book's network: Affine → ReLU → Affine → SoftmaxWithLoss.
-
-    Parameters
-    ----------
-    input_size, hidden_size, output_size : layer widths (784, 50, 10 for MNIST)
-    weight_init_std : weights are ``weight_init_std * N(0, 1)``; biases start at 0
-    rng : the generator that draws the weights (a fresh unseeded one if omitted)
-    dtype : float32 for training, float64 for gradient checks
-
-    ``params`` holds ``W1: (input, hidden)``, ``b1: (hidden,)``, ``W2: (hidden,
-    output)``, ``b2: (output,)``; ``gradient`` returns the same keys.
-    """
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        output_size: int,
-        weight_init_std: float = 0.01,
-        *,
-        rng: np.random.Generator | None = None,
-        dtype: DTypeLike = np.float32,
-    ) -> None:
-        input_size = check_positive_int("input_size", input_size)
-        hidden_size = check_positive_int("hidden_size", hidden_size)
-        output_size = check_positive_int("output_size", output_size)
-        if (
-            isinstance(weight_init_std, bool)
-            or not (isinstance(weight_init_std, float | int) and np.isfinite(weight_init_std))
-            or weight_init_std <= 0
-        ):
-            raise ValueError(
-                f"weight_init_std must be a positive number, received {weight_init_std!r}"
-            )
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, received {type(rng).__name__}")
-        dt = check_float_dtype(dtype)
-        rng = np.random.default_rng() if rng is None else rng
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.weight_init_std = float(weight_init_std)
-
-        W1 = init_weight((input_size, hidden_size), weight_init_std, rng=rng, dtype=dt)
-        b1 = np.zeros(hidden_size, dtype=dt)
-        W2 = init_weight((hidden_size, output_size), weight_init_std, rng=rng, dtype=dt)
-        b2 = np.zeros(output_size, dtype=dt)
-        super().__init__(
-            {"Affine1": Affine(W1, b1), "Relu1": Relu(), "Affine2": Affine(W2, b2)},
-            SoftmaxWithLoss(),
-            param_names={
-                "W1": ("Affine1", "W"),
-                "b1": ("Affine1", "b"),
-                "W2": ("Affine2", "W"),
-                "b2": ("Affine2", "b"),
-            },
-        )
-
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-serialisable, for saving."""
-        return {
-            "input_size": self.input_size,
-            "hidden_size": self.hidden_size,
-            "output_size": self.output_size,
-            "weight_init_std": self.weight_init_std,
-        }

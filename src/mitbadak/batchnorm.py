@@ -1,39 +1,19 @@
-"""Batch normalisation and dropout (section 6.3 and 6.4 of the book).
+"""Batch normalisation (section 6.3 of the book).
 
-Both layers behave differently when training: ``forward(x, train=True)`` uses the
-batch's statistics (BatchNormalization) or drops units (Dropout), while
-``train=False`` is the deterministic inference mode.
+In training mode (``forward(x, train=True)``) the layer normalises with the batch's
+statistics and updates its running averages; ``train=False`` is the deterministic
+inference mode that uses those averages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
-from numpy.typing import NDArray
 
-from mitbadak.layers import Layer, as_float_input, check_param
+from mitbadak._checks import as_float_input, check_param, check_ratio, check_real
+from mitbadak._types import FloatArray
+from mitbadak.layers import Layer
 
-__all__ = ["BatchNormalization", "Dropout"]
-
-FloatArray = NDArray[np.floating]
-
-
-def _check_ratio(name: str, value: object, *, low: float, high: float, high_open: bool) -> float:
-    ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool)
-    if ok:
-        v = float(value)  # type: ignore[arg-type]
-        ok = low <= v < high if high_open else low <= v <= high
-    if not ok:
-        bracket = ")" if high_open else "]"
-        raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}, received {value!r}")
-    return float(value)  # type: ignore[arg-type]
-
-
-def check_dropout_ratio(value: object) -> float:
-    """``value`` as a float if it is a valid dropout ratio ``0 <= p < 1``, else ``ValueError``."""
-    return _check_ratio("dropout_ratio", value, low=0.0, high=1.0, high_open=True)
+__all__ = ["BatchNormalization"]
 
 
 class BatchNormalization(Layer):
@@ -101,10 +81,8 @@ class BatchNormalization(Layer):
             raise TypeError(
                 f"gamma and beta must share a dtype, received {gamma.dtype} and {beta.dtype}"
             )
-        self.momentum = _check_ratio("momentum", momentum, low=0.0, high=1.0, high_open=False)
-        if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0:
-            raise ValueError(f"eps must be a positive number, received eps={eps!r}")
-        self.eps = float(eps)
+        self.momentum = check_ratio("momentum", momentum, high_open=False)
+        self.eps = check_real("eps", eps, low=0.0, low_open=True, not_real=ValueError)
         if running_mean is None:
             running_mean = np.zeros_like(gamma)
         if running_var is None:
@@ -220,59 +198,3 @@ class BatchNormalization(Layer):
         dx -= xn * np.mean(dxn * xn, axis=axes, keepdims=True)
         dx /= std
         return dx.astype(dout.dtype, copy=False)
-
-
-class Dropout(Layer):
-    """Inverted dropout (Srivastava et al., 2014, https://jmlr.org/papers/v15/srivastava14a.html).
-
-    Parameters
-    ----------
-    dropout_ratio : probability ``p`` of dropping each unit, ``0 <= p < 1``
-    rng : the generator that draws the masks (a fresh unseeded one if omitted),
-        kept as ``self.rng``
-
-    In training mode each unit is kept with probability ``1 - p`` and the kept
-    units are scaled by ``1 / (1 - p)``, so every unit's expected value is
-    unchanged and inference is the identity. The book instead scales by
-    ``1 - p`` at inference; the two give the same expected outputs, but inverted
-    dropout leaves inference untouched.
-
-    ``last_rng_state`` is the generator's state before the most recent training
-    mask was drawn, so that a gradient check can replay that very mask.
-    """
-
-    config_keys = ("dropout_ratio",)
-
-    def __init__(
-        self, dropout_ratio: float = 0.5, *, rng: np.random.Generator | None = None
-    ) -> None:
-        super().__init__()
-        self.dropout_ratio = check_dropout_ratio(dropout_ratio)
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, received {type(rng).__name__}")
-        self.rng = np.random.default_rng() if rng is None else rng
-        self.last_rng_state: Mapping[str, Any] | None = None
-        self.mask: FloatArray | None = None  # 0 or 1/(1-p); None means identity
-        self.out_shape: tuple[int, ...] | None = None
-
-    def forward(self, x: FloatArray, *, train: bool = False) -> FloatArray:
-        """x: any shape. Returns the same shape and dtype (a new array)."""
-        x = as_float_input(x)
-        self.out_shape = x.shape
-        p = self.dropout_ratio
-        if not train or p == 0.0:
-            self.mask = None
-            return x.copy()
-        self.last_rng_state = self.rng.bit_generator.state
-        draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(x.shape, dtype=draw_dtype) >= p
-        scale = x.dtype.type(1.0 / (1.0 - p))
-        self.mask = np.where(keep, scale, x.dtype.type(0))
-        return x * self.mask
-
-    def backward(self, dout: FloatArray) -> FloatArray:
-        """dout: the forward output's shape. Returns dx = dout * mask (new array)."""
-        dout = self._check_dout(dout, self.out_shape)
-        if self.mask is None:
-            return dout.copy()
-        return dout * self.mask

@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from mitbadak import layers as layers_module
 from mitbadak._files import atomic_target
-from mitbadak.models import Sequential, TwoLayerNet
+from mitbadak.layers import Layer, LossLayer
+
+# The networks' modules import every layer module, so all of mitbadak's layer
+# classes exist once this import is done.
+from mitbadak.models import MODELS, Network, Sequential
 
 __all__ = ["FORMAT", "load", "save"]
 
@@ -26,27 +29,16 @@ FORMAT = "mitbadak-model"
 FORMAT_VERSION = 1
 
 
-def _model_classes() -> dict[str, type[Sequential]]:
-    from mitbadak import nets
-
-    return {
-        "TwoLayerNet": TwoLayerNet,
-        "MultiLayerNet": nets.MultiLayerNet,
-        "SimpleConvNet": nets.SimpleConvNet,
-    }
-
-
 def _layer_classes() -> dict[str, type]:
-    from mitbadak import conv, normalization
-
+    """mitbadak's own layer classes by name, found by walking the class tree."""
     classes: dict[str, type] = {}
-    for module in (layers_module, conv, normalization):
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            if isinstance(obj, type) and issubclass(
-                obj, layers_module.Layer | layers_module.LossLayer
-            ):
-                classes[name] = obj
+    todo: list[type] = [Layer, LossLayer]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        # Only the package's classes: a user's subclass must not shadow them.
+        if cls.__module__.startswith("mitbadak."):
+            classes[cls.__name__] = cls
     return classes
 
 
@@ -65,9 +57,8 @@ def _architecture(model: Sequential) -> dict[str, Any]:
         "param_names": {name: list(model.param_location(name)) for name in model.params},
         "params": {name: list(model.params[name].shape) for name in model.params},
     }
-    config = getattr(model, "config", None)
-    if callable(config):
-        arch["config"] = config()
+    if isinstance(model, Network):
+        arch["config"] = model.config()
     return arch
 
 
@@ -136,14 +127,13 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def _build(path: Path, arch: dict[str, Any], arrays: dict[str, np.ndarray]) -> Sequential:
     dtype = np.dtype(arch["dtype"])
-    model_cls = _model_classes().get(arch["class"])
+    model_cls = MODELS.get(arch["class"])
     if model_cls is not None and "config" in arch:
         # Rebuild through the constructor so the loaded object is the same class
         # with the same public parameter names; the drawn weights are overwritten.
-        ctor: Any = model_cls
-        return ctor(**arch["config"], rng=np.random.default_rng(0), dtype=dtype)
+        return model_cls.from_config(arch["config"], rng=np.random.default_rng(0), dtype=dtype)
     layer_classes = _layer_classes()
-    built: dict[str, layers_module.Layer] = {}
+    built: dict[str, Layer] = {}
     for spec in arch["layers"]:
         cls = layer_classes.get(spec["type"])
         if cls is None:

@@ -26,9 +26,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import DTypeLike
 
-__all__ = ["SCHEMES", "fan_in_of", "init_weight", "weight_std"]
+from mitbadak._checks import check_float_dtype, check_positive_int, check_real, check_rng
+from mitbadak._types import FloatArray
+
+__all__ = ["SCHEMES", "check_scheme", "fan_in_of", "init_weight", "weight_std"]
+
+_POSITIVE = "a positive finite number (the standard deviation)"
 
 #: Scheme names accepted by :func:`init_weight`; the aliases are the book's.
 SCHEMES: tuple[str, ...] = ("std", "xavier", "sigmoid", "he", "relu")
@@ -66,7 +71,7 @@ def weight_std(scheme: str | float, fan_in: int | None = None, *, scale: float =
     if isinstance(scheme, bool):
         raise TypeError(f"scheme must be a name or a number, received {scheme!r}")
     if isinstance(scheme, int | float | np.floating | np.integer):
-        return _positive_finite("a numeric scheme (the standard deviation)", float(scheme))
+        return check_real("scheme", scheme, low=0.0, low_open=True, what=_POSITIVE)
     if not isinstance(scheme, str):
         raise TypeError(
             f"scheme must be one of {list(SCHEMES)} or a number, "
@@ -74,17 +79,16 @@ def weight_std(scheme: str | float, fan_in: int | None = None, *, scale: float =
         )
     name = scheme.lower()
     if name == "std":
-        return _positive_finite("scale", scale)
+        return check_real("scale", scale, low=0.0, low_open=True, what=_POSITIVE)
     if name not in SCHEMES:
         raise ValueError(
             f"unknown initialisation scheme {scheme!r}; valid ones are {list(SCHEMES)}"
         )
     if fan_in is None:
         raise ValueError(f"scheme {scheme!r} needs fan_in, received None")
-    if isinstance(fan_in, bool) or not isinstance(fan_in, int | np.integer) or fan_in <= 0:
-        raise ValueError(f"fan_in must be a positive integer, received fan_in={fan_in!r}")
+    fan_in = check_positive_int("fan_in", fan_in)
     gain = 2.0 if name in ("he", "relu") else 1.0
-    return math.sqrt(gain / int(fan_in))
+    return math.sqrt(gain / fan_in)
 
 
 def init_weight(
@@ -95,7 +99,7 @@ def init_weight(
     dtype: DTypeLike = np.float32,
     fan_in: int | None = None,
     scale: float = 0.01,
-) -> NDArray[np.floating]:
+) -> FloatArray:
     """A weight array drawn from ``N(0, std**2)`` with ``std`` given by ``scheme``.
 
     Parameters
@@ -111,14 +115,13 @@ def init_weight(
     -------
     An array of ``shape`` and ``dtype``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, received {type(rng).__name__}")
+    if rng is None:
+        raise TypeError("rng must be a numpy.random.Generator, received None")
+    rng = check_rng(rng)
     dims = tuple(int(d) for d in shape)
     if any(d < 0 for d in dims):
         raise ValueError(f"shape must have non-negative sizes, received {dims}")
-    dt: np.dtype = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"dtype must be a floating-point type, received {dt}")
+    dt = check_float_dtype(dtype)
     needs_fan_in = isinstance(scheme, str) and scheme.lower() != "std"
     if needs_fan_in and fan_in is None:
         fan_in = fan_in_of(dims)
@@ -132,7 +135,17 @@ def init_weight(
     return w
 
 
-def _positive_finite(name: str, value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, received {value!r}")
-    return value
+def check_scheme(name: str, scheme: object) -> str | float:
+    """Validate an initialisation argument early, so that the error names ``name``.
+
+    Returns the scheme name as given, or a number as a float standard deviation.
+    """
+    message = f"{name} must be one of {list(SCHEMES)} or a positive number, received {scheme!r}"
+    if isinstance(scheme, str):
+        if scheme.lower() not in SCHEMES:
+            raise ValueError(message)
+        return scheme
+    try:
+        return check_real(name, scheme, low=0.0, low_open=True)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None

@@ -1,0 +1,58 @@
+"""``mitbadak evaluate`` and ``mitbadak predict``: using a trained model."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from mitbadak.cli.common import load_dataset, load_model
+from mitbadak.cli.errors import CommandError
+
+__all__ = ["run_evaluate", "run_predict"]
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    net = load_model(args.model)
+    dataset, (_, (x_test, t_test)) = load_dataset(args)
+    try:
+        scores = net.scores(x_test)
+    except ValueError as exc:
+        raise CommandError(f"{args.model} does not fit {dataset}: {exc}") from exc
+    n_classes = scores.shape[1]
+    predicted = scores.argmax(axis=1)
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (t_test, predicted), 1)
+    accuracy = float(np.trace(confusion)) / len(t_test)
+    print(f"{args.model} on {dataset} test set ({len(t_test)} samples): accuracy {accuracy:.4f}")
+    print("confusion matrix (rows: true class, columns: predicted class)")
+    width = max(5, len(str(int(confusion.max()))) + 1)
+    print("true\\pred" + "".join(f"{j:>{width}d}" for j in range(n_classes)))
+    for i in range(n_classes):
+        print(f"{i:>9d}" + "".join(f"{v:>{width}d}" for v in confusion[i]))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from mitbadak.data.images import read_mnist_png
+    from mitbadak.functions import softmax
+
+    net = load_model(args.model)
+    names = net.metadata.get("class_names") or None
+    try:
+        images = np.concatenate([read_mnist_png(path) for path in args.images])
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        probs = softmax(net.predict(images))
+    except ValueError as exc:
+        raise CommandError(f"{args.model} cannot classify 28x28 images: {exc}") from exc
+    for path, p in zip(args.images, probs, strict=True):
+        order = np.argsort(p)[::-1][: args.top]
+
+        def label(k: int) -> str:
+            return f"{k} ({names[k]})" if names else str(k)
+
+        tops = ", ".join(f"{label(int(k))} {p[k]:.3f}" for k in order)
+        print(f"{path}: {label(int(order[0]))}  [{tops}]")
+    return 0

@@ -1,0 +1,112 @@
+"""The cache of parsed arrays: one uncompressed ``.npz`` per dataset, keyed by the hashes
+of the source files it was built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mitbadak._files import atomic_target
+from mitbadak.data.sources import DataSource, cache_dir
+
+__all__ = ["array_cache_path", "discard_array_cache", "read_array_cache", "write_array_cache"]
+
+
+_HASHES_KEY = "source_hashes"
+
+
+def array_cache_path(source: DataSource) -> Path:
+    """Where the parsed arrays of ``source`` are cached; the name holds a digest of its hashes.
+
+    A change of any source hash gives a new file name, so an old cache is never even read.
+    """
+    digest = hashlib.sha256("\n".join(source.cache_key()).encode()).hexdigest()[:16]
+    return cache_dir() / f"{source.name}-{digest}.npz"
+
+
+def read_array_cache(source: DataSource, keys: Iterable[str]) -> dict[str, NDArray[np.generic]]:
+    """Read the cached arrays of ``source``; raise if the cache is missing, stale or corrupt.
+
+    Parameters
+    ----------
+    source : DataSource
+        The dataset whose hashes the cache must record.
+    keys : iterable of str
+        Array names the cache must hold.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        The arrays, fully read into memory.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no cache file.
+    ValueError
+        If it is not a readable ``.npz`` (bad zip, CRC error, truncated), lacks a key, or
+        records other source hashes. The caller deletes it and rebuilds.
+    """
+    path = array_cache_path(source)
+    try:
+        # Opened here rather than by np.load, which leaks its handle when the zip is bad.
+        with path.open("rb") as f:
+            # allow_pickle=False: the cache is data only and must never execute anything.
+            loaded = np.load(f, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError(f"{path.name}: holds a single array, expected an .npz archive")
+            with loaded as npz:
+                return _read_npz(npz, path.name, source.cache_key(), keys)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        # Deliberately broad: a damaged zip fails in many ways (BadZipFile, EOFError,
+        # zlib.error, NotImplementedError for a garbled compression field, ...), and for a
+        # cache every one of them means the same thing: do not trust it, rebuild it.
+        raise ValueError(f"{path.name}: unreadable cache ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_npz(
+    npz: np.lib.npyio.NpzFile, name: str, expected: tuple[str, ...], keys: Iterable[str]
+) -> dict[str, NDArray[np.generic]]:
+    if _HASHES_KEY not in npz:
+        raise ValueError(f"{name}: records no source hashes")
+    stored = npz[_HASHES_KEY]
+    if stored.dtype.kind != "U" or stored.ndim != 1 or tuple(stored.tolist()) != expected:
+        raise ValueError(f"{name}: records hashes {stored.tolist()}, expected {list(expected)}")
+    # Indexing an NpzFile reads the member in full, which makes zipfile check its CRC-32:
+    # a flipped bit surfaces here as BadZipFile, not as wrong pixels.
+    return {key: npz[key] for key in keys}
+
+
+def write_array_cache(source: DataSource, arrays: Mapping[str, NDArray[np.generic]]) -> bool:
+    """Cache ``arrays`` for ``source`` atomically; return False (and write nothing) on failure.
+
+    Uncompressed on purpose: decompressing would cost about as much as parsing the gzip
+    sources again, which would defeat the cache.
+    """
+    path = array_cache_path(source)
+    members: dict[str, Any] = {_HASHES_KEY: np.array(source.cache_key()), **arrays}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Readers see either the old file or the complete new one, never a partial write.
+        with atomic_target(path) as tmp, tmp.open("wb") as f:
+            np.savez(f, **members)
+        return True
+    except OSError:
+        # A read-only or full cache folder only costs speed; loading must still work.
+        return False
+
+
+def discard_array_cache(source: DataSource) -> None:
+    """Delete the cached arrays of ``source`` if they exist (and can be deleted)."""
+    try:
+        array_cache_path(source).unlink(missing_ok=True)
+    except OSError:
+        pass

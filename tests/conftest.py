@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite.
+
+- Every test gets a private, empty data cache (``$MITBADAK_DATA``), so no test reads or
+  writes the user's cache or depends on another test's.
+- ``fashion_dir`` is Debian's Fashion-MNIST folder. The real data is required, not
+  optional: a missing package is a failure that names the install command.
+- Without PyTorch, ``torch_reference.py`` (the torch twins of the networks, which imports
+  torch unconditionally) is left out of collection; the torch test files that use it skip
+  themselves with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from mitbadak.data import MNIST_FILES
+
+# --doctest-modules would otherwise import torch_reference.py and fail on `import torch`.
+collect_ignore = [] if importlib.util.find_spec("torch") else ["torch_reference.py"]
+
+#: Where `apt-get install -y dataset-fashion-mnist` puts the four IDX files.
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def require_fashion(folder: Path = FASHION_DIR) -> Path:
+    """``folder`` if it holds the four Fashion-MNIST files; otherwise fail the test."""
+    missing = [name for name in MNIST_FILES.values() if not (folder / name).is_file()]
+    if missing:
+        pytest.fail(
+            f"Fashion-MNIST is missing from {folder} ({', '.join(missing)}); the tests need "
+            "the real data: run `apt-get install -y dataset-fashion-mnist`"
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    """Debian's Fashion-MNIST folder, checked once."""
+    return require_fashion()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cache folder for every test."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("MITBADAK_DATA", str(folder))
+    return folder
