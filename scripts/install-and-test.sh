@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Debian's Fashion-MNIST package, the dev extra with
+# PyTorch as the test oracle) and run the whole test suite. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_bootstrap.sh
+apt_install dataset-fashion-mnist
+bootstrap_venv '.[dev]'
+.venv/bin/python -m pytest "$@"
