@@ -1,4 +1,4 @@
-"""The ``mitbadak`` command: train, evaluate, predict and gradcheck.
+"""The ``mitbadak`` command: train, evaluate, predict, gradcheck and explain.
 
 Every user error (a bad flag, a missing file, data that cannot be had) ends in
 one line on stderr and a non-zero exit code, never a traceback: 2 for bad
@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("mitbadak.cli.evaluate", "run_evaluate"),
     "predict": ("mitbadak.cli.evaluate", "run_predict"),
     "gradcheck": ("mitbadak.cli.gradcheck", "run"),
+    "explain": ("mitbadak.cli.explain", "run"),
 }
 
 

@@ -149,6 +149,64 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def non_negative_int(text: str) -> int:
+    return int(_number(text, integer=True, minimum=0, strict=False, what="an integer >= 0"))
+
+
+def input_shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(positive_int(part) for part in text.replace("x", ",").split(","))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, such as 3,4, received {text!r}"
+        ) from None
+
+
+def _add_explain(commands: argparse._SubParsersAction) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="see backprop happen: one forward and backward pass, node by node",
+        description="Without MODEL: the book's apple example, a value used twice and a tiny "
+        "TwoLayerNet. With MODEL: a trained model on one test image or an image file.",
+    )
+    explain.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL")
+    which = explain.add_mutually_exclusive_group()
+    which.add_argument(
+        "--index", type=non_negative_int, default=None, help="test image to use (default: 0)"
+    )
+    which.add_argument("--image", type=Path, default=None, help="a 28x28 grayscale PNG instead")
+    explain.add_argument(
+        "--label",
+        type=non_negative_int,
+        default=None,
+        help="the label the loss is taken for (default: the test label, or for --image the "
+        "predicted class)",
+    )
+    explain.add_argument(
+        "--dataset", choices=DATASETS, default=None, help="(default: the model's own)"
+    )
+    explain.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
+    explain.add_argument(
+        "--numerical-entries",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="entries of each input and parameter checked by central differences "
+        "(0: all; default: all for small networks, 1000 otherwise)",
+    )
+    explain.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write one self-contained HTML page (works offline)",
+    )
+    explain.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write the trace as JSON"
+    )
+    explain.add_argument("--force", action="store_true", help="replace existing --html/--json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mitbadak",
@@ -179,4 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden", type=positive_int, default=default_hidden, help=f"(default: {default_hidden})"
     )
     gradcheck.add_argument("--seed", type=int, default=0)
+
+    _add_explain(commands)
     return parser
