@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n(forward, backward and the numerical check took {seconds:.1f} s)")
     if args.html is not None:
         _write(args.html, render_html(traces, title=title))
-        print(f"wrote {args.html}: open it in a browser, offline")
+        print(f"wrote {args.html} (a page for any browser; it works offline)")
     if args.json is not None:
         _write(args.json, bundle_to_json(traces, title=title) + "\n")
         print(f"wrote {args.json}")

@@ -61,9 +61,12 @@ def _shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _wrap(text: str, indent: int, width: int = WIDTH) -> list[str]:
+def _wrap(text: str, indent: int, *, subsequent: int | None = None) -> list[str]:
+    """``text`` in ASCII, wrapped to :data:`WIDTH` columns, indented."""
     pad = " " * indent
-    return textwrap.wrap(ascii_text(text), width, initial_indent=pad, subsequent_indent=pad) or [""]
+    later = pad if subsequent is None else " " * subsequent
+    wrapped = textwrap.wrap(ascii_text(text), WIDTH, initial_indent=pad, subsequent_indent=later)
+    return wrapped or [""]
 
 
 def _array_lines(view: ArrayView, indent: int, width: int = WIDTH) -> list[str] | None:
@@ -142,9 +145,8 @@ def _heading(title: str) -> list[str]:
 def _forward_lines(trace: Trace) -> list[str]:
     lines = ["", "FORWARD, node by node, in the order the graph computes them", ""]
     for node in trace.nodes:
-        lines.append(
-            ascii_text(f"  ({node.forward_index}) {_title(node.name, node.op)}  {node.formula}")
-        )
+        head = f"({node.forward_index}) {_title(node.name, node.op)}  {node.formula}"
+        lines += _wrap(head, 2, subsequent=8)
         parts = []
         for name in [*node.inputs, *node.params]:
             v = trace.value(name).value

@@ -110,6 +110,12 @@ class ArrayView:
             return float(self.data.reshape(-1)[0])
         raise ValueError(f"not a single value: shape {self.shape}")
 
+    def array(self) -> np.ndarray:
+        """The whole array; ``ValueError`` if the trace kept only its summary."""
+        if self.data is None:
+            raise ValueError(f"an array of shape {self.shape} is kept as a summary, not whole")
+        return self.data
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "shape": list(self.shape),

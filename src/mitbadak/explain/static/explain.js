@@ -11,6 +11,7 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
+  var traceCount = 0;  // makes the ids of each graph's arrowhead unique on the page
 
   // --- small helpers ------------------------------------------------------------
 
@@ -126,7 +127,6 @@
   function summary(view, cls) {
     var st = view.stats;
     var items = [
-      "shape " + shapeText(view.shape) + " (" + view.size.toLocaleString("en") + " entries)",
       "min " + fmt(st.min, 4) + ", max " + fmt(st.max, 4) + ", mean " + fmt(st.mean, 4) +
         ", std " + fmt(st.std, 4) + ", zeros " + st.zeros,
     ];
@@ -161,7 +161,8 @@
     if (view.data !== null && isScalar(view)) {
       return h("span", { class: "scalar " + (cls || "") }, fmt(scalarOf(view)));
     }
-    var wrap = h("div", { class: "array-wrap" }, h("div", { class: "shape" }, shapeText(view.shape)));
+    var head = shapeText(view.shape) + (view.size > 12 ? ", " + view.size.toLocaleString("en") + " entries" : "");
+    var wrap = h("div", { class: "array-wrap" }, h("div", { class: "shape" }, head));
     if (view.data === null) {
       wrap.appendChild(summary(view, cls));
       return wrap;
@@ -242,8 +243,9 @@
       class: "graph", width: width, height: height, viewBox: "0 0 " + width + " " + height,
       role: "img", "aria-label": "computational graph of " + trace.title,
     });
+    var arrowId = "mitbadak-arrow-" + (traceCount += 1), arrowRef = "url(#" + arrowId + ")";
     graph.appendChild(s("defs", {}, [
-      s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7",
+      s("marker", { id: arrowId, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7",
         markerHeight: "7", orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z" })),
     ]));
     section.appendChild(h("div", { class: "graph-wrap" }, graph));
@@ -268,12 +270,16 @@
       var q = at(v);
       return { x: q.x + 6, y: q.y };
     }
-    function label(v, text, x, y, cls, to) {
+    // A number on an edge; hovering shows the whole (small) array, a click the panel.
+    // The tooltip lives beside the text, in a group, so the text holds just the number.
+    function label(v, text, x, y, cls, to, hover) {
       var t = s("text", { class: cls, x: x, y: y, "text-anchor": "middle", "data-value": v,
         "data-to": to || "" }, text);
-      t.appendChild(s("title", {}, v + (cls === "fwd" ? "" : " (gradient)")));
-      t.addEventListener("click", function () { showDetail(v); });
-      graph.appendChild(t);
+      var tip = s("title", {}, hover || "");
+      var group = s("g", { class: "label" }, [tip, t]);
+      group.addEventListener("click", function () { showDetail(v); });
+      graph.appendChild(group);
+      t.tip = tip;
       return t;
     }
     function contribution(v, nodeName) {
@@ -301,11 +307,14 @@
           : "M" + from.x + "," + from.y + " L" + bend + "," + from.y + " L" + to.x + "," + to.y;
         var rec = values[v];
         graph.appendChild(s("path", { class: "edge" + (rec.role === "label" ? " label-edge" : ""),
-          d: path, "marker-end": "url(#arrow)" }));
+          d: path, "marker-end": arrowRef }));
         var mid = straight ? (from.x + to.x) / 2 : (from.x + bend) / 2;
         var shared = rec.consumers.length > 1;
         var first = !drawn[v];
-        if (!shared || first) label(v, shortText(rec.value), mid, from.y - 7, "fwd", shared ? "" : n.name);
+        if (!shared || first) {
+          label(v, shortText(rec.value), mid, from.y - 7, "fwd", shared ? "" : n.name,
+            v + " " + tooltip(rec.value));
+        }
         if (rec.role !== "label") {
           var g = contribution(v, n.name), t;
           if (shared) {
@@ -316,7 +325,8 @@
           } else {
             t = label(v, "", mid, from.y + 17, "bwd", n.name);
           }
-          bwdLabels.push({ el: t, text: g ? shortText(g) : "", step: n.backward_step });
+          bwdLabels.push({ el: t, text: g ? shortText(g) : "", step: n.backward_step,
+            hover: g ? gradName(v) + " " + tooltip(g) : "" });
           if (shared && first) {
             var total = label(v, "", mid, from.y + 17, "bwd-total", "");
             totals.push({ el: total, rec: rec });
@@ -334,9 +344,10 @@
     var last = trace.nodes[trace.nodes.length - 1], end = at(trace.output);
     var from = { x: at(last.name).x + halfWidth(last), y: end.y };
     graph.appendChild(s("path", { class: "edge", d: "M" + from.x + "," + from.y + " L" + (end.x - 4) +
-      "," + end.y, "marker-end": "url(#arrow)" }));
+      "," + end.y, "marker-end": arrowRef }));
     var outRec = values[trace.output];
-    label(trace.output, shortText(outRec.value), (from.x + end.x) / 2, end.y - 7, "fwd", "");
+    label(trace.output, shortText(outRec.value), (from.x + end.x) / 2, end.y - 7, "fwd", "",
+      trace.output + " " + tooltip(outRec.value));
     label(trace.output, "1", (from.x + end.x) / 2, end.y + 17, "bwd seed", "");
     graph.appendChild(s("text", { class: "leaf output", x: end.x + 2, y: end.y + 4,
       "data-value": trace.output }, trace.output));
@@ -435,7 +446,10 @@
       k = Math.max(0, Math.min(steps.length, k));
       state.step = k;
       section.setAttribute("data-step", k);
-      bwdLabels.forEach(function (b) { b.el.textContent = b.step <= k ? b.text : ""; });
+      bwdLabels.forEach(function (b) {
+        b.el.textContent = b.step <= k ? b.text : "";
+        b.el.tip.textContent = b.step <= k ? b.hover : "";
+      });
       totals.forEach(function (t) {
         var arrived = t.rec.contributions.filter(function (c) { return nodes[c.node].backward_step <= k; });
         var text = arrived.map(function (c) { return shortText(c.grad); }).join(" + ");
