@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import chromium, console_errors, open_page  # noqa: E402
 from mitbadak.explain import apple_trace, trace_network  # noqa: E402
-from mitbadak.explain.html import render_html  # noqa: E402
+from mitbadak.explain.page import render_html  # noqa: E402
 
 
 def shoot(html: str, out: Path, steps: int, width: int = 1100) -> None:

@@ -1,7 +1,7 @@
 """The explain page in a real browser: numbers where they belong, stepping, nothing fetched.
 
 Headless Chromium (Debian's chromium and chromium-driver) opens the self-contained page
-written by :func:`mitbadak.explain.html.render_html`; see ``browser.py``.
+written by :func:`mitbadak.explain.page.render_html`; see ``browser.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from browser import chromium, console_errors, network_requests, open_page
 from mitbadak.explain import default_traces, trace_network
-from mitbadak.explain.html import render_html
+from mitbadak.explain.page import render_html
 from mitbadak.models import TwoLayerNet
 
 

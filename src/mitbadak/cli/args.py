@@ -207,6 +207,30 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("--force", action="store_true", help="replace existing --html/--json")
 
 
+def _add_check(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="check your own layer class: shapes, dout, gradients, state",
+        description="Import FILE.py, build ClassName with made-up weights, run forward and "
+        "backward, and compare each gradient with central differences. Exit code 0 when "
+        "every check passes, 1 otherwise.",
+    )
+    check.add_argument("target", metavar="FILE.py:ClassName")
+    check.add_argument(
+        "--input-shape",
+        type=input_shape,
+        default=None,
+        metavar="N,D,...",
+        help="shape of the input x (default: one that suits the layer, e.g. 3,4)",
+    )
+    check.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        default=None,
+        help="language of the report (default: Korean in a Korean locale, else English)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mitbadak",
@@ -239,4 +263,5 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--seed", type=int, default=0)
 
     _add_explain(commands)
+    _add_check(commands)
     return parser

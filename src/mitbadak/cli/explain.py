@@ -112,7 +112,7 @@ def _model_trace(args: argparse.Namespace) -> tuple[Trace, str]:
 
 def run(args: argparse.Namespace) -> int:
     from mitbadak.explain import bundle_to_json, default_traces
-    from mitbadak.explain.html import render_html
+    from mitbadak.explain.page import render_html
     from mitbadak.explain.text import render_text
 
     if args.model is None:

@@ -15,7 +15,7 @@ from mitbadak.explain.examples import (
     tiny_network_trace,
 )
 from mitbadak.explain.network import trace_network
-from mitbadak.explain.trace import ArrayView, Trace, bundle_to_json
+from mitbadak.explain.record import ArrayView, Trace, bundle_to_json
 from mitbadak.explain.tracer import GraphTracer
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mitbadak.explain.network import trace_network
-from mitbadak.explain.trace import Trace
+from mitbadak.explain.record import Trace
 from mitbadak.explain.tracer import GraphTracer
 from mitbadak.graph import AddLayer, MulLayer
 from mitbadak.models import TwoLayerNet

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mitbadak._checks import as_float_input
-from mitbadak.explain.trace import WHOLE_LIMIT, Picture, Trace
+from mitbadak.explain.record import WHOLE_LIMIT, Picture, Trace
 from mitbadak.explain.tracer import GraphTracer
 from mitbadak.functions import softmax
 from mitbadak.layers import Affine

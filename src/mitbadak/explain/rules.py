@@ -18,7 +18,7 @@ import numpy as np
 from mitbadak.batchnorm import BatchNormalization
 from mitbadak.conv import Convolution, Flatten, Pooling
 from mitbadak.dropout import Dropout
-from mitbadak.explain.trace import ArrayView, Rule
+from mitbadak.explain.record import ArrayView, Rule
 from mitbadak.graph import AddLayer, MulLayer
 from mitbadak.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mitbadak.explain.trace import ArrayView, BackwardStep, Picture, Trace
+from mitbadak.explain.record import ArrayView, BackwardStep, Picture, Trace
 
 __all__ = ["WIDTH", "ascii_text", "grad_name", "render_text"]
 

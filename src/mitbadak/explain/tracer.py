@@ -28,8 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mitbadak._checks import check_positive_int
-from mitbadak.explain.rules import op_info
-from mitbadak.explain.trace import (
+from mitbadak.explain.record import (
     WHOLE_LIMIT,
     ArrayView,
     BackwardStep,
@@ -38,6 +37,7 @@ from mitbadak.explain.trace import (
     Trace,
     ValueRecord,
 )
+from mitbadak.explain.rules import op_info
 from mitbadak.gradcheck import relative_error
 from mitbadak.layers import LossLayer
 from mitbadak.numerical import numerical_gradient, numerical_partials

@@ -1,5 +1,5 @@
 /*
- * mitbadak explain: draws traces of backprop (mitbadak.explain.trace, as JSON) the way
+ * mitbadak explain: draws traces of backprop (mitbadak.explain.record, as JSON) the way
  * the book draws its computational graphs: forward values in black above the arrows,
  * gradients in red below them, and a control that runs the backward pass one node at
  * a time. Plain JavaScript and inline SVG; it loads nothing from anywhere.

@@ -1,7 +1,7 @@
 """Traces as one self-contained HTML page: the static viewer, its style and the data inline.
 
 The viewer is ``static/explain.js`` with ``static/explain.css``, shipped as package data.
-It renders traces given as JSON (:meth:`~mitbadak.explain.trace.Trace.to_dict`), so a
+It renders traces given as JSON (:meth:`~mitbadak.explain.record.Trace.to_dict`), so a
 served page can use the same two files. Here both are written into the page with the
 JSON, so the file opens offline from anywhere; a Content-Security-Policy forbids the page
 to fetch anything at all.
@@ -13,7 +13,7 @@ import html
 from collections.abc import Sequence
 from importlib import resources
 
-from mitbadak.explain.trace import Trace, bundle_to_json
+from mitbadak.explain.record import Trace, bundle_to_json
 
 __all__ = ["STATIC_FILES", "render_html", "static_text"]
 

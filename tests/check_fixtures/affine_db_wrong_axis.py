@@ -1,0 +1,18 @@
+"""Mistake: db summed over axis 1 (the outputs) instead of axis 0 (the batch)."""
+
+import numpy as np
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def forward(self, x):
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+    def backward(self, dout):
+        self.dW = np.dot(self.x.T, dout)
+        self.db = np.sum(dout, axis=1)
+        return np.dot(dout, self.W.T)
