@@ -317,3 +317,27 @@ def test_numerical_partials_are_the_central_differences_at_those_entries() -> No
     full = numerical_gradient(f, x.copy())
     picks = [(0, 1), (2, 3), (1, 0)]
     np.testing.assert_array_equal(numerical_partials(f, x, picks), [full[i] for i in picks])
+
+
+def test_ties_in_max_pooling_are_explained_as_a_kink() -> None:
+    # A blank image and a positive bias: every pooling window holds equal maxima, where
+    # backprop picks the first and central differences average both sides.
+    rng = np.random.default_rng(6)
+    conv = {"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1}
+    net = SimpleConvNet((1, 6, 6), conv, hidden_size=4, output_size=3, weight_init_std=0.5, rng=rng)
+    net.params["b1"] = np.full(2, 0.2, dtype=np.float32)
+    x = np.zeros((1, 36))
+    x[0, 14] = 1.0
+    trace = trace_network(net, x, np.array([1]))
+    checks = {c.value: c for c in trace.checks}
+    assert checks["x"].relative_error > 1e-5  # the kink shows
+    assert checks["W3"].relative_error < 1e-7  # after the pooling, nothing to average
+    # Count the tied windows here, from the network's own layers.
+    net64 = net.astype(np.float64)
+    relu = net64.layers["Relu1"].forward(net64.layers["Conv1"].forward(x.reshape(1, 1, 6, 6)))
+    windows = relu.reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(-1, 4)
+    tied = int(sum((w == w.max()).sum() > 1 and w.max() > 0 for w in windows))
+    assert tied > 0
+    (note,) = [n for n in trace.notes if "max-pooling windows" in n]
+    assert note.startswith(f"{tied} max-pooling windows hold their maximum more than once")
+    assert "disagree for x" in note and "a kink, not a bug" in note

@@ -120,7 +120,12 @@ def test_explain_a_trained_model_on_an_image_file(
     text = " ".join(capsys.readouterr().out.split())
     assert "the predicted class is used" in text
     assert "W1 20 of 39,200" in text
-    assert main(["explain", str(model), "--image", str(png), "--label", "3"]) == 0
+    assert (
+        main(
+            ["explain", str(model), "--image", str(png), "--label", "3", "--numerical-entries", "5"]
+        )
+        == 0
+    )
     assert "label 3 (given with --label)" in " ".join(capsys.readouterr().out.split())
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_LIMIT", "run"]
 
 #: Networks with at most this many parameters get every entry checked numerically
-#: (TwoLayerNet(784, 50, 10) has 39,760: about two seconds); larger ones a sample.
+#: (TwoLayerNet(784, 50, 10) has 39,760); larger ones a sample of each array.
 AUTO_LIMIT = 100_000
 SAMPLED_ENTRIES = 1000
 

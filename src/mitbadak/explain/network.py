@@ -16,16 +16,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mitbadak._checks import as_float_input
+from mitbadak.conv import Pooling
 from mitbadak.explain.record import WHOLE_LIMIT, Picture, Trace
 from mitbadak.explain.tracer import GraphTracer
 from mitbadak.functions import softmax
 from mitbadak.layers import Affine
 from mitbadak.models.sequential import Sequential
 
-__all__ = ["IMAGE_SIDE", "trace_network"]
+__all__ = ["IMAGE_SIDE", "KINK_ERROR", "trace_network"]
 
 #: MNIST's images are 28x28: inputs of that many pixels are drawn as pictures.
 IMAGE_SIDE = 28
+#: A relative error this large is more than rounding: worth a note on kinks.
+KINK_ERROR = 1e-5
 
 
 def _network_input(net: Sequential, x: np.ndarray) -> np.ndarray:
@@ -77,7 +80,7 @@ def trace_network(
 
     scores = trace.value(previous).value.data
     trace.summary = _summary(net64, x64, t, class_names, scores)
-    trace.notes = _notes(net64, trace)
+    trace.notes = _notes(net64, x64, trace)
     trace.pictures = _pictures(net64, x64, tracer.gradients, public)
     return trace
 
@@ -113,7 +116,7 @@ def _summary(
     return rows
 
 
-def _notes(net: Sequential, trace: Trace) -> list[str]:
+def _notes(net: Sequential, x: np.ndarray, trace: Trace) -> list[str]:
     notes = [
         "Computed in float64 on a copy of the network, in inference mode.",
     ]
@@ -124,7 +127,41 @@ def _notes(net: Sequential, trace: Trace) -> list[str]:
             "Central differences on a sample of the entries of the largest arrays "
             f"({counts}): half where backprop's gradient is largest, half at random."
         )
+    off = [c.value for c in trace.checks if c.relative_error >= KINK_ERROR]
+    if off:
+        ties = _pooling_ties(net, x)
+        names = ", ".join(off)
+        if ties:
+            notes.append(
+                f"{ties:,} max-pooling windows hold their maximum more than once (a blank "
+                "background gives equal values). There the derivative is not defined: "
+                "backprop sends the gradient to the first maximum, as the book's code and "
+                "PyTorch do, while central differences average the two sides. That is why "
+                f"backprop and central differences disagree for {names}: a kink, not a bug."
+            )
+        else:
+            notes.append(
+                f"Backprop and central differences disagree for {names} more than rounding "
+                "explains: an input may sit on a kink (a ReLU input at exactly 0), where the "
+                "derivative is not defined."
+            )
     return notes
+
+
+def _pooling_ties(net: Sequential, x: np.ndarray) -> int:
+    """Windows of (non-overlapping) max pooling whose positive maximum is shared."""
+    ties = 0
+    acts = x
+    for layer in net.layers.values():
+        k = getattr(layer, "pool_h", 0)
+        if isinstance(layer, Pooling) and layer.pad == 0 and layer.stride == k == layer.pool_w:
+            n, c, h, w = acts.shape
+            win = acts[:, :, : h // k * k, : w // k * k].reshape(n, c, h // k, k, w // k, k)
+            peak = win.max(axis=(3, 5), keepdims=True)
+            shared = (win == peak).sum(axis=(3, 5)) > 1
+            ties += int(np.count_nonzero(shared & (peak[:, :, :, 0, :, 0] > 0)))
+        acts = layer.forward(acts)
+    return ties
 
 
 def _pictures(
