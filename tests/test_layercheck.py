@@ -348,3 +348,32 @@ def test_load_errors_carry_a_message_key() -> None:
         check_target(str(FIXTURES / "good_relu.py:Nope"))
     assert info.value.key == "no_class"
     assert say("error.no_class", "ko", info.value.fields).endswith("(있는 클래스: Relu, Tanh)")
+
+
+def test_a_constructor_or_forward_that_raises_is_a_failure_with_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "raising.py"
+    source.write_text(
+        "import numpy as np\n"
+        "class Affine:\n"
+        "    def __init__(self, W, b):\n"
+        "        raise ValueError('no weights today')\n"
+        "    def forward(self, x):\n"
+        "        return x\n"
+        "    def backward(self, dout):\n"
+        "        return dout\n"
+        "class Sigmoid:\n"
+        "    def forward(self, x):\n"
+        "        return 1 / (1 + np.exp(-self.x))\n"
+        "    def backward(self, dout):\n"
+        "        return dout\n"
+    )
+    report = check_target(f"{source}:Affine")
+    (failure,) = report.failures
+    assert failure.check == "check.construct"
+    assert dict(failure.details)["info.raised"]["line"] == 4
+    report = check_target(f"{source}:Sigmoid")
+    (failure,) = report.failures
+    assert failure.check == "check.forward"
+    raised = dict(failure.details)["info.raised"]
+    assert raised["error"] == "AttributeError" and raised["line"] == 11
+    assert "line 11: return 1 / (1 + np.exp(-self.x))" in " ".join(report.render().split())

@@ -215,10 +215,11 @@ def diagnose_gradient(a: np.ndarray, n: np.ndarray, ctx: Context) -> list[Diagno
 
 
 def diagnose_shape(
-    name: str, got: tuple[int, ...], expected: tuple[int, ...], batch: int
+    name: str, got: tuple[int, ...], expected: tuple[int, ...], batch: int, label: str = ""
 ) -> list[Diagnosis]:
-    """Likely causes of a gradient of shape ``got`` for a value of shape ``expected``."""
-    fields = {"name": name, "got": got, "expected": expected, "n": batch}
+    """Likely causes of a gradient of shape ``got`` for the value ``name`` of shape
+    ``expected``; ``label`` is how the report calls the gradient (``db``)."""
+    fields = {"name": label or f"d{name}", "got": got, "expected": expected, "n": batch}
     if len(expected) == 1 and name.lower() in ("b", "bias", "beta", "gamma"):
         if got == ():
             return [("hint.bias_summed_all", fields)]

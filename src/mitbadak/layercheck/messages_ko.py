@@ -60,8 +60,8 @@ MESSAGES: dict[str, str] = {
     "info.first_difference": "처음 다른 곳은 {index}입니다: 작성한 값 {got:.6g}, 책의 값 {expected:.6g}.",
     "info.shape_differs": "out의 형상이 {got}입니다. 책의 계층은 {expected}를 냅니다.",
     "info.dout_changed": (
-        "받은 dout의 원소 {total}개 중 {count}개를 바꿨습니다. 처음 바뀐 곳은 {index}이며, "
-        "{before:.4g}에서 {after:.4g}가 되었습니다."
+        "받은 dout의 원소 {total}개 중 {count}개를 바꿨습니다. 처음 바뀐 곳은 {index}입니다"
+        "(바뀌기 전 {before:.4g}, 바뀐 뒤 {after:.4g})."
     ),
     "info.view_of_dout": (
         "받은 dout에 값을 덮어쓰는 계층(책의 Relu처럼)이 없다면 괜찮습니다. "

@@ -213,7 +213,7 @@ class _Checks:
                     "check.shape",
                     False,
                     {"name": label, "shape": expected, "got": got},
-                    diagnose_shape(name, got, expected, self.setup.batch),
+                    diagnose_shape(name, got, expected, self.setup.batch, label),
                 )
         return ok_names
 
