@@ -377,3 +377,24 @@ def test_a_constructor_or_forward_that_raises_is_a_failure_with_its_line(tmp_pat
     raised = dict(failure.details)["info.raised"]
     assert raised["error"] == "AttributeError" and raised["line"] == 11
     assert "line 11: return 1 / (1 + np.exp(-self.x))" in " ".join(report.render().split())
+
+
+def test_a_loss_layer_written_for_index_labels_gets_them(tmp_path: Path) -> None:
+    source = tmp_path / "index_loss.py"
+    source.write_text(
+        "import numpy as np\n"
+        "class SoftmaxWithLoss:\n"
+        "    def forward(self, x, t):\n"
+        "        self.t = t\n"
+        "        e = np.exp(x - x.max(axis=1, keepdims=True))\n"
+        "        self.y = e / e.sum(axis=1, keepdims=True)\n"
+        "        n = x.shape[0]\n"
+        "        return -np.sum(np.log(self.y[np.arange(n), t])) / n\n"
+        "    def backward(self, dout=1):\n"
+        "        dx = self.y.copy()\n"
+        "        dx[np.arange(self.t.shape[0]), self.t] -= 1\n"
+        "        return dx / self.t.shape[0]\n"
+    )
+    report = check_target(f"{source}:SoftmaxWithLoss")
+    assert report.passed, report.render()
+    assert "t: labels as class indices" in report.render()

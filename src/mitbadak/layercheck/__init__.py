@@ -28,7 +28,9 @@ def check_class(cls: type, *, path: str = "", input_shape: tuple[int, ...] | Non
     findings, names = run_checks(setup, Path(path))
     # The file name only: a long path would break the 80 columns.
     target = f"{Path(path).name}:{cls.__name__}" if path else cls.__name__
-    return Report(target, setup.kind, setup.inputs[0].shape, names, findings)
+    kind = setup.kind
+    inputs = "loss_index" if kind == "loss" and setup.inputs[1].ndim == 1 else kind
+    return Report(target, kind, setup.inputs[0].shape, names, findings, inputs)
 
 
 def check_target(target: str, *, input_shape: tuple[int, ...] | None = None) -> Report:

@@ -14,6 +14,7 @@ MESSAGES: dict[str, str] = {
     "kind.node": "a two-input node: forward(x, y) -> out, backward(dout) -> (dx, dy)",
     "inputs.layer": "x: {x} random, |x| >= 0.1; dout: random normal of out's shape",
     "inputs.loss": "x: {x} random scores; t: {x} one-hot labels",
+    "inputs.loss_index": "x: {x} random scores; t: labels as class indices (forward refused one-hot rows)",
     "inputs.node": "x and y: {x} random, |x| >= 0.1; dout: random normal",
     "params": "parameters: {names}",
     "params.none": "parameters: none",

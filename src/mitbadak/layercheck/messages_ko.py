@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "kind.node": "입력이 둘인 노드: forward(x, y) -> out, backward(dout) -> (dx, dy)",
     "inputs.layer": "x: {x} 무작위 값(|x| >= 0.1), dout: out과 같은 형상의 정규분포 난수",
     "inputs.loss": "x: {x} 무작위 점수, t: {x} 원-핫 레이블",
+    "inputs.loss_index": "x: {x} 무작위 점수, t: 클래스 번호 레이블(forward가 원-핫 레이블에서 오류를 냈습니다)",
     "inputs.node": "x와 y: {x} 무작위 값(|x| >= 0.1), dout: 정규분포 난수",
     "params": "매개변수: {names}",
     "params.none": "매개변수: 없음",

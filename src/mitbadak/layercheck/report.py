@@ -48,6 +48,8 @@ class Report:
     x_shape: tuple[int, ...]
     params: list[str]
     findings: list[Finding]
+    #: Which ``inputs.*`` message describes the inputs (the kind, or "loss_index").
+    inputs: str = ""
 
     @property
     def failures(self) -> list[Finding]:
@@ -65,7 +67,8 @@ class Report:
     def render(self, lang: str = "en") -> str:
         out = [say("header", lang, {"target": self.target})]
         out += wrap(say(f"kind.{self.kind}", lang), WIDTH, 2)
-        out += wrap(say(f"inputs.{self.kind}", lang, {"x": self.x_shape}), WIDTH, 2)
+        described = self.inputs or self.kind
+        out += wrap(say(f"inputs.{described}", lang, {"x": self.x_shape}), WIDTH, 2)
         names = ", ".join(self.params)
         key = "params" if self.params else "params.none"
         out += wrap(say(key, lang, {"names": names}), WIDTH, 2)

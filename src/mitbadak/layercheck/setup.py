@@ -95,6 +95,11 @@ class Setup:
         np.random.seed(SEED)  # noqa: NPY002  (a layer may draw its weights from np.random)
         return self.cls(**copy.deepcopy(self.init_args))
 
+    def use_index_labels(self) -> None:
+        """Give a loss layer its labels as class indices (N,) instead of one-hot rows."""
+        self.inputs = (self.inputs[0], self.inputs[1].argmax(axis=1))
+        self.others = (self.others[0], self.others[1].argmax(axis=1))
+
     def dout_for(self, out: np.ndarray) -> np.ndarray:
         return np.random.default_rng(SEED + 1).standard_normal(np.shape(out))
 
