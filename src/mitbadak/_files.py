@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-__all__ = ["atomic_target", "file_kind", "open_regular", "write_json"]
+__all__ = ["atomic_target", "default_mode", "file_kind", "open_regular", "write_json"]
 
 _umask_lock = threading.Lock()
 
@@ -38,6 +38,11 @@ def _umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+def default_mode() -> int:
+    """The permissions ``open(path, "w")`` gives a new file: 0666 less the umask."""
+    return 0o666 & ~_umask()
 
 
 def file_kind(mode: int) -> str:
@@ -108,7 +113,7 @@ def atomic_target(path: str | os.PathLike[str], *, overwrite: bool = True) -> It
     tmp = Path(tmp_name)
     try:
         try:
-            os.fchmod(fd, 0o666 & ~_umask())
+            os.fchmod(fd, default_mode())
         finally:
             os.close(fd)
         yield tmp

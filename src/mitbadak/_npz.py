@@ -107,7 +107,17 @@ class NpzArchive:
                     f"entry {name!r} uses zip compression method {info.compress_type}; "
                     f"expected {allowed}"
                 )
+            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+                raise self._fail(
+                    f"entry {name!r} is stored uncompressed, yet its sizes differ "
+                    f"({info.compress_size} and {info.file_size} bytes)"
+                )
             members[key] = info
+        packed = sum(info.compress_size for info in members.values())
+        if packed > self.size:
+            raise self._fail(
+                f"its zip directory claims {packed} bytes of entries in a file of {self.size}"
+            )
         return members
 
     def keys(self) -> list[str]:
