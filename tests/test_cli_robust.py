@@ -478,3 +478,20 @@ def test_an_internal_error_is_still_one_line(
     monkeypatch.delenv("MITBADAK_DEBUG", raising=False)
     assert main(["gradcheck"]) == 1
     assert "internal error: RuntimeError: a bug" in one_line(capsys.readouterr().err)
+
+
+def test_evaluate_scores_in_chunks_its_memory_budget_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mitbadak.cli import evaluate
+
+    net = TwoLayerNet(784, 20, 10, rng=np.random.default_rng(0))
+    model = serialization.save(net, tmp_path / "m.npz")
+    x = np.zeros((5, 784), np.float32)
+    assert evaluate._chunk_size(net, x) == 1000  # a small model: the usual chunks
+    assert main(["evaluate", str(model), "--dataset", "mnist-sample"]) == 0
+    usual = capsys.readouterr().out
+    monkeypatch.setattr(evaluate, "_SCORING_BUDGET", 1)
+    assert evaluate._chunk_size(net, x) == 1
+    assert main(["evaluate", str(model), "--dataset", "mnist-sample"]) == 0
+    assert capsys.readouterr().out == usual

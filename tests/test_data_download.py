@@ -405,3 +405,42 @@ def test_sigterm_during_a_download_leaves_no_temporary_file(server: Server, tmp_
         proc.kill()
         proc.wait()
     assert leftovers(dest) == []
+
+
+_CLI_SCRIPT = """
+import sys
+from mitbadak.data import sources
+from mitbadak.cli import main
+hashes = dict(arg.split("=", 1) for arg in sys.argv[2:])
+# MNIST as the command line knows it, served by the test's dripping mirror.
+sources.SOURCES["mnist"] = sources.DataSource(name="mnist", files=hashes, mirrors=(sys.argv[1],))
+sys.exit(main(["train", "--dataset", "mnist", "--no-progress", "--out", "run"]))
+"""
+
+
+def test_sigterm_while_train_downloads_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    hashes = [f"{name}={digest}" for name, digest in server.source_hashes.items()]
+    env = {**os.environ, "NO_PROXY": "127.0.0.1", ENV_VAR: str(cache)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI_SCRIPT, f"{server.url}/drip/", *hashes],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if leftovers(cache / "mnist"):
+                break
+            time.sleep(0.05)
+        assert leftovers(cache / "mnist"), "the download never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 143, err
+    assert err.strip() == "mitbadak: stopped by SIGTERM"
+    assert leftovers(cache / "mnist") == []
+    assert not (tmp_path / "run").exists()

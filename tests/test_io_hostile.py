@@ -346,3 +346,22 @@ def test_save_without_overwrite_never_replaces_a_file_created_meanwhile(tmp_path
             target.write_bytes(b"theirs")  # another process, between check and rename
     assert target.read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_class_names_must_match_a_general_networks_outputs(tmp_path: Path) -> None:
+    from mitbadak.layers import Affine, Relu
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Affine(rng.standard_normal((6, 3)), np.zeros(3)), Relu()])
+    members = saved_members(net, tmp_path)
+    arch = architecture_of(members)
+    arch["metadata"] = {"class_names": ["a", "b"]}
+    path = write_npz(tmp_path / "names.npz", with_architecture(members, arch))
+    _refused(path, "2 class names for a network with 3 outputs")
+
+
+def test_save_refuses_metadata_that_load_would_refuse(tmp_path: Path) -> None:
+    net = TwoLayerNet(4, 3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="class name 1"):
+        serialization.save(net, tmp_path / "m.npz", metadata={"class_names": ["ok", "\x07"]})
+    assert not (tmp_path / "m.npz").exists()

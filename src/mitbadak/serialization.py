@@ -105,6 +105,8 @@ def save(
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     arch = _architecture(model)
     arch["metadata"] = dict(model.metadata if metadata is None else metadata)
+    # The same checks load() makes: a file save() writes must load again.
+    check_metadata(arch["metadata"], str(target), _output_size(model))
     arrays: dict[str, np.ndarray] = {"architecture": np.array(json.dumps(arch))}
     for name in model.params:
         arrays[f"param/{name}"] = model.params[name]
@@ -333,6 +335,14 @@ def _load_buffers(archive: NpzArchive, model: Sequential) -> None:
 
 
 def _output_size(model: Sequential) -> int | None:
-    """How many scores the model gives per sample, where its settings say."""
+    """How many scores the model gives per sample, where its settings or last weights say."""
     size = getattr(getattr(model, "cfg", None), "output_size", None)
-    return size if isinstance(size, int) else None
+    if isinstance(size, int):
+        return size
+    for layer in reversed(list(model.layers.values())):
+        weight = layer.params.get("W")
+        if weight is not None and weight.ndim == 2:  # an Affine layer: (in, out)
+            return int(weight.shape[1])
+        if layer.params:
+            return None
+    return None

@@ -8,15 +8,48 @@ import numpy as np
 
 from mitbadak.cli.common import load_dataset, load_model
 from mitbadak.cli.errors import CommandError
+from mitbadak.models import EVAL_BATCH_SIZE, Sequential
 
 __all__ = ["run_evaluate", "run_predict"]
+
+#: Memory the scoring of a test set may use at once.
+_SCORING_BUDGET = 256 << 20
+
+
+def _chunk_size(net: Sequential, x: np.ndarray) -> int:
+    """Samples to score at once so that scoring stays within a memory budget.
+
+    What one sample costs is measured (tracemalloc sees NumPy's buffers): a model file
+    decides its layers' sizes, and a hostile one may make a chunk of the usual size
+    cost gigabytes.
+    """
+    import tracemalloc
+
+    from mitbadak._memory import available_memory
+
+    outer = tracemalloc.is_tracing()
+    if outer:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+    else:
+        before = 0
+        tracemalloc.start()
+    try:
+        net.scores(x[:1])
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] - before
+        if not outer:
+            tracemalloc.stop()
+    free = available_memory()
+    budget = _SCORING_BUDGET if free is None else min(_SCORING_BUDGET, free // 4)
+    return int(max(1, min(EVAL_BATCH_SIZE, budget // max(peak, 1))))
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     net = load_model(args.model)
     dataset, (_, (x_test, t_test)) = load_dataset(args)
     try:
-        scores = net.scores(x_test)
+        scores = net.scores(x_test, batch_size=_chunk_size(net, x_test))
     except (ValueError, TypeError, IndexError) as exc:
         raise CommandError(f"{args.model} does not fit {dataset}: {exc}") from exc
     if scores.ndim != 2:
