@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from mitbadak import serialization
 from mitbadak.cli import main
 from mitbadak.models import TwoLayerNet
 from mitbadak.runs import LOCK_FILE
+from mounts import tmpfs
 
 TRAIN = ["train", "--dataset", "mnist-sample", "--no-progress"]
 RUN_FILES = ["curves.png", "history.json", "model.npz"]
@@ -197,25 +199,10 @@ def test_closed_stdout_never_stops_a_run(tmp_path: Path) -> None:
 @pytest.fixture
 def mount_tmpfs(tmp_path: Path) -> Iterator[Any]:
     """Mounts small tmpfs file systems under tmp_path; unmounts them all afterwards."""
-    mounted: list[Path] = []
-
-    def mount(name: str, size: str, *options: str) -> Path:
-        point = tmp_path / name
-        point.mkdir()
-        option = ",".join([f"size={size}", *options])
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", option, "tmpfs", str(point)],
-            capture_output=True,
-            text=True,
+    with ExitStack() as stack:
+        yield lambda name, size, *options: stack.enter_context(
+            tmpfs(tmp_path / name, size, *options)
         )
-        if done.returncode != 0:
-            pytest.fail(f"these tests mount a tmpfs and must run as root: {done.stderr.strip()}")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in reversed(mounted):
-        subprocess.run(["umount", "-l", str(point)], check=False)
 
 
 def test_a_folder_too_small_is_refused_before_training(

@@ -37,6 +37,7 @@ from mitbadak.data import (
     load_mnist,
     locate,
 )
+from mounts import tmpfs
 
 X_TRAIN, T_TRAIN, X_TEST, T_TEST = MNIST_FILES.values()
 
@@ -444,3 +445,11 @@ def test_sigterm_while_train_downloads_leaves_nothing(server: Server, tmp_path: 
     assert err.strip() == "mitbadak: stopped by SIGTERM"
     assert leftovers(cache / "mnist") == []
     assert not (tmp_path / "run").exists()
+
+
+def test_a_full_data_folder_is_named_as_the_cause(server: Server, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "8k") as disk:
+        with pytest.raises(DataUnavailableError) as info:
+            fetch(server.source("good"), disk / "dl", [X_TRAIN], progressbar=False, timeout=5)
+        assert "No space left on device" in info.value.reason and "network" not in info.value.reason
+        assert leftovers(disk / "dl") == []

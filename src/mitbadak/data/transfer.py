@@ -141,7 +141,8 @@ def download(
         try:
             with (
                 _opener(watchdog).open(request, timeout=timeout) as response,
-                open(dest, "wb") as out,
+                # Unbuffered: a full disk shows at the write that hits it, not at close.
+                open(dest, "wb", buffering=0) as out,
             ):
                 announced = response.headers.get("Content-Length", "")
                 if announced.isdigit() and int(announced) > size_limit:
@@ -166,7 +167,15 @@ def download(
                             f"sent more than the file's {size_limit} bytes",
                             reason="a mirror sent more data than the known file has",
                         )
-                    out.write(chunk)
+                    try:
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[out.write(view) or 0 :]
+                    except OSError as exc:  # our disk, not the mirror
+                        raise DownloadError(
+                            f"cannot write {dest}: {exc.strerror}",
+                            reason=f"the data folder cannot take the file ({exc.strerror})",
+                        ) from exc
                     if bar is not None:
                         bar.update(len(chunk))
                     if verdict := watchdog.verdict():
