@@ -482,3 +482,13 @@ def test_evaluate_scores_in_chunks_its_memory_budget_allows(
     assert evaluate._chunk_size(net, x) == 1
     assert main(["evaluate", str(model), "--dataset", "mnist-sample"]) == 0
     assert capsys.readouterr().out == usual
+
+
+def test_a_fifo_in_place_of_the_lock_does_not_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    os.mkfifo(out / LOCK_FILE)
+    assert main([*TRAIN, "--iters", "5", "--out", str(out), "--force"]) == 2
+    assert "is being written by another run" in one_line(capsys.readouterr().err)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mitbadak import __version__
-from mitbadak._files import write_json
+from mitbadak._files import open_regular, write_json
 from mitbadak._memory import format_bytes
 from mitbadak.data.mnist import class_names
 from mitbadak.models import Sequential
@@ -117,7 +117,9 @@ def new_run_dir(root: Path = RUNS_DIR) -> RunFolder:
 def _lock_holder(lock: Path) -> str:
     """Who holds ``lock``, in words, for the error message."""
     try:
-        pid = int(lock.read_text(encoding="ascii").strip())
+        # open_regular: a FIFO planted under the lock's name must not block us.
+        with open_regular(lock) as f:
+            pid = int(f.read(32).decode("ascii").strip())
     except (OSError, ValueError):
         return "another run"
     try:
