@@ -516,3 +516,15 @@ def test_unwritable_cache_dir_only_skips_caching(
     _check_tiny(source, folder, a)
     _check_tiny(source, folder, a)
     assert not (blocker / "cache").exists()
+
+
+def test_an_unusable_data_folder_only_costs_the_cache(
+    fashion_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "~no-such-user-here/data")
+    monkeypatch.setattr(sources.pooch, "retrieve", no_network)
+    (x, _), _ = load_mnist(dataset="fashion-mnist", normalize=False)  # Debian's copies
+    assert x.shape == (60000, 784)
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist(dataset="mnist")
+    assert info.value.reason.startswith(f"{ENV_VAR}='~no-such-user-here/data' is not a usable")

@@ -98,9 +98,9 @@ def write_array_cache(source: DataSource, arrays: Mapping[str, NDArray[np.generi
     Uncompressed on purpose: decompressing would cost about as much as parsing the gzip
     sources again, which would defeat the cache.
     """
-    path = array_cache_path(source)
     members: dict[str, Any] = {_HASHES_KEY: np.array(source.cache_key()), **arrays}
     try:
+        path = array_cache_path(source)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Readers see either the old file or the complete new one, never a partial write.
         with atomic_target(path) as tmp, tmp.open("wb") as f:

@@ -85,15 +85,13 @@ def locate(
         If a file is missing and ``download`` is False or every mirror failed.
     """
     found = {} if data_dir is None else verify_data_dir(source, data_dir)
-    try:
-        download_dir: Path | None = cache_dir() / source.name
-    except DataUnavailableError:
-        if download and any(fname not in found for fname in source.files):
-            raise
-        download_dir = None
     folders: list[tuple[Path, str]] = [(folder, "system") for folder in source.system_dirs]
-    if download_dir is not None:
+    unusable: DataUnavailableError | None = None
+    try:
+        download_dir = cache_dir() / source.name
         folders.append((download_dir, "cache"))
+    except DataUnavailableError as exc:
+        unusable = exc  # only an error if a file must be downloaded
 
     for fname in source.files:
         if fname in found:
@@ -115,17 +113,16 @@ def locate(
             # A bad copy in our own cache is left for fetch() to delete and download again.
 
     missing = [fname for fname in source.files if fname not in found]
-    if missing and (not download or download_dir is None):
-        searched = ", ".join(
-            str(folder) for folder in [data_dir, *(f for f, _ in folders)] if folder
-        )
+    if missing and not download:
+        searched = ", ".join(str(f) for f in [data_dir, *(folder for folder, _ in folders)] if f)
         raise DataUnavailableError(
             f"{source.name}: {', '.join(missing)} not found (searched {searched}) and "
             f"download=False. {_what_to_do(source)}",
             reason=f"{', '.join(missing)} not found and download=False",
         )
     if missing:
-        assert download_dir is not None
+        if unusable is not None:
+            raise unusable
         found.update(fetch(source, download_dir, missing, progressbar=progressbar, timeout=timeout))
     return found
 
