@@ -492,3 +492,14 @@ def test_a_fifo_in_place_of_the_lock_does_not_block(
     os.mkfifo(out / LOCK_FILE)
     assert main([*TRAIN, "--iters", "5", "--out", str(out), "--force"]) == 2
     assert "is being written by another run" in one_line(capsys.readouterr().err)
+
+
+def test_a_folder_where_a_run_file_goes_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    (out / "model.npz").mkdir(parents=True)
+    assert main([*TRAIN, "--iters", "5", "--out", str(out), "--force"]) == 1
+    captured = capsys.readouterr()
+    assert "model.npz is a folder" in one_line(captured.err) and "epoch" not in captured.out
+    assert sorted(p.name for p in out.iterdir()) == ["model.npz"]

@@ -214,6 +214,9 @@ def check_room(folder: Path, net: Sequential, iters: int) -> None:
     The model is about the size of its arrays (compressed weights hardly shrink); the
     history a few dozen bytes an iteration; the curves and the slack a megabyte or two.
     """
+    for name in (MODEL_FILE, HISTORY_FILE, CURVES_FILE):
+        if (folder / name).is_dir():
+            raise OSError(errno.EISDIR, f"{folder / name} is a folder; the run writes a file there")
     arrays = sum(value.nbytes for value in net.params.values())
     arrays += sum(v.nbytes for layer in net.layers.values() for v in layer.buffers.values())
     needed = arrays + 40 * iters + (2 << 20)
