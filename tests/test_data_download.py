@@ -4,7 +4,8 @@ The server (http.server on 127.0.0.1, port 0, in a thread) serves the same tiny 
 under several prefixes: /good/ as made, /bad/ with every file corrupted, /short/ cut off
 half-way through the body, and nothing at all under /missing/ (404). Misbehaving mirrors:
 /drip/ sends the body one byte every 0.2 s, /driphead/ even its status line; /html/ answers
-with a login page; /long/ sends the file and then more, /huge/ announces 1 GB.
+with a login page; /long/ sends the file and then more, /huge/ announces 1 GB; /tofile/
+redirects to a local file, /badchunk/ sends a malformed chunked body.
 """
 
 from __future__ import annotations
@@ -80,6 +81,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         self.log.append(self.path)
         prefix = self.path.split("/")[1]
+        if prefix == "tofile":
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/hostname")
+            self.end_headers()
+            return
+        if prefix == "badchunk":
+            self.close_connection = True
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+            return
         if prefix in ("drip", "driphead", "html", "long", "huge"):
             self.close_connection = True
             body = self._good_body()
@@ -453,3 +463,16 @@ def test_a_full_data_folder_is_named_as_the_cause(server: Server, tmp_path: Path
             fetch(server.source("good"), disk / "dl", [X_TRAIN], progressbar=False, timeout=5)
         assert "No space left on device" in info.value.reason and "network" not in info.value.reason
         assert leftovers(disk / "dl") == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [("tofile", "HTTP 302"), ("badchunk", "a mirror sent a broken answer")],
+)
+def test_redirects_to_local_files_and_broken_answers_are_failures(
+    prefix: str, reason: str, server: Server, tmp_path: Path
+) -> None:
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(server.source(prefix), tmp_path / "dl", [T_TEST], progressbar=False, timeout=5)
+    assert reason in info.value.reason
+    assert leftovers(tmp_path / "dl") == []

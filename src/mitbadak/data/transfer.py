@@ -106,7 +106,20 @@ def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
         def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
             return super().do_open(WatchedHTTPS, req, **kwargs)
 
-    return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+    # Built by hand rather than with build_opener, which would add handlers for file:,
+    # data: and ftp: addresses: a mirror must not redirect a download to a local file.
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        HTTPHandler(),
+        HTTPSHandler(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def _not_gzip(head: bytes) -> DownloadError:
@@ -182,14 +195,15 @@ def download(
                         raise DownloadError(verdict, reason="the download was too slow")
                 if watchdog.tripped:  # the watchdog's shutdown reads as a normal end
                     raise DownloadError(watchdog.tripped, reason="the download was too slow")
-        except (OSError, http.client.HTTPException) as exc:
+        except Exception as exc:
             if isinstance(exc, DownloadError):
                 raise
             if watchdog.tripped:
                 raise DownloadError(watchdog.tripped, reason="the download was too slow") from exc
             if isinstance(exc, OSError):
                 raise
-            # A broken response (bad status line, cut-off body): http.client's own errors.
+            # A broken response (bad status line, chunk sizes or headers, a cut-off body):
+            # http.client's own errors and the ValueErrors it lets through.
             raise DownloadError(
                 f"{type(exc).__name__}: {exc}", reason="a mirror sent a broken answer"
             ) from exc
