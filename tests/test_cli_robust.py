@@ -503,3 +503,18 @@ def test_a_folder_where_a_run_file_goes_is_refused_before_training(
     captured = capsys.readouterr()
     assert "model.npz is a folder" in one_line(captured.err) and "epoch" not in captured.out
     assert sorted(p.name for p in out.iterdir()) == ["model.npz"]
+
+
+def test_output_a_console_cannot_encode_is_escaped_not_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from mitbadak.cli.common import say
+
+    raw = io.BytesIO()
+    console = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", console)
+    say("saved to 실험")
+    say("next line")
+    assert raw.getvalue() == b"saved to \\uc2e4\\ud5d8\nnext line\n"

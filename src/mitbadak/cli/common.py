@@ -59,7 +59,13 @@ def say(text: str, *, err: bool = False) -> None:
     if stream is None:
         return
     try:
-        stream.write(text + "\n")
+        try:
+            stream.write(text + "\n")
+        except UnicodeEncodeError:
+            # A console that cannot show a character (a Korean folder name on an ASCII
+            # console) gets an escape for it, not silence.
+            encoding = stream.encoding or "ascii"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
         stream.flush()
     except (OSError, ValueError):
         silence(stream)
