@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
+import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
@@ -365,3 +369,44 @@ def test_save_refuses_metadata_that_load_would_refuse(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="class name 1"):
         serialization.save(net, tmp_path / "m.npz", metadata={"class_names": ["ok", "\x07"]})
     assert not (tmp_path / "m.npz").exists()
+
+
+_SAVE_SCRIPT = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from mitbadak import serialization
+from mitbadak.models import TwoLayerNet
+
+marker = Path(sys.argv[2])
+real = np.savez_compressed
+
+def slow(*args, **kwargs):
+    real(*args, **kwargs)
+    marker.write_text("written, not yet renamed")
+    time.sleep(60)
+
+np.savez_compressed = slow
+serialization.save(TwoLayerNet(4, 3, 2), Path(sys.argv[1]))
+"""
+
+
+def test_sigterm_during_save_leaves_no_temporary_file(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    marker = tmp_path / "marker"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SAVE_SCRIPT, str(folder / "m.npz"), str(marker)]
+    )
+    try:
+        for _ in range(600):
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists() and len(list(folder.iterdir())) == 1  # the temporary file
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM  # still ended by SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(folder.iterdir()) == []

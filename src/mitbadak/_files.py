@@ -7,15 +7,24 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import stat
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, BinaryIO
 
-__all__ = ["atomic_target", "default_mode", "file_kind", "open_regular", "write_json"]
+__all__ = [
+    "atomic_target",
+    "default_mode",
+    "file_kind",
+    "open_regular",
+    "sigterm_cleans_up",
+    "write_json",
+]
 
 _umask_lock = threading.Lock()
 
@@ -98,32 +107,66 @@ def _link_no_clobber(tmp: Path, target: Path) -> None:
         tmp.unlink()
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds the stack so that temporary files are removed."""
+
+
+@contextmanager
+def sigterm_cleans_up() -> Iterator[None]:
+    """Within, SIGTERM first unwinds (removing temporary files), then ends the process
+    as it would have (killed by SIGTERM).
+
+    Only where nobody handles SIGTERM already (the command line does, turning it into
+    a clean stop) and only on the main thread, where Python runs signal handlers.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def unwind(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @contextmanager
 def atomic_target(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     The file gets the permissions a plain ``open(path, "w")`` would give it (0666
     less the umask), not the 0600 of a temporary file. On any error (Ctrl-C
-    included) the temporary file is removed and ``path`` is left as it was. With
-    ``overwrite=False`` an existing ``path`` (even one created meanwhile by another
-    process) is never replaced: ``FileExistsError``.
+    included, and SIGTERM: see :func:`sigterm_cleans_up`) the temporary file is removed
+    and ``path`` is left as it was. With ``overwrite=False`` an existing ``path`` (even
+    one created meanwhile by another process) is never replaced: ``FileExistsError``.
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
+    with sigterm_cleans_up():
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = Path(tmp_name)
         try:
-            os.fchmod(fd, default_mode())
-        finally:
-            os.close(fd)
-        yield tmp
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            _link_no_clobber(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            try:
+                os.fchmod(fd, default_mode())
+            finally:
+                os.close(fd)
+            yield tmp
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                _link_no_clobber(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:

@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import tempfile
-import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pooch
 
-from mitbadak._files import default_mode
+from mitbadak._files import default_mode, sigterm_cleans_up
 from mitbadak.data.sources import (
     ENV_VAR,
     DataSource,
@@ -213,7 +209,7 @@ def fetch(
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        with _cleanup_on_sigterm():
+        with sigterm_cleans_up():
             return _fetch_files(source, dest, wanted, progressbar=progressbar, timeout=timeout)
     finally:
         logger.setLevel(level)
@@ -235,35 +231,6 @@ def _check_writable(source: DataSource, dest: Path) -> None:
             f"{ENV_VAR} to a writable folder. {_what_to_do(source)}",
             reason=reason,
         ) from exc
-
-
-class _Terminated(BaseException):
-    """SIGTERM during a download: unwinds so the partial file is removed."""
-
-
-@contextmanager
-def _cleanup_on_sigterm() -> Iterator[None]:
-    """While downloading, let SIGTERM remove the partial file, then end the process as
-    SIGTERM would have. Only where nobody else handles SIGTERM (the command line does)."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
-    ):
-        yield
-        return
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise _Terminated
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    except _Terminated:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _downloader(
