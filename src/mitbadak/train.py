@@ -30,7 +30,16 @@ def iterations_per_epoch(n_samples: int, batch_size: int) -> int:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the model holds the last good weights."""
+    """The loss became NaN or infinite; the model holds the last weights with a finite loss.
+
+    ``iteration`` is where it happened and ``loss`` the value; at iteration 0 no update
+    had been made, so the initial weights themselves gave the non-finite loss.
+    """
+
+    def __init__(self, message: str, *, iteration: int = 0, loss: float = math.nan) -> None:
+        super().__init__(message)
+        self.iteration = iteration
+        self.loss = loss
 
 
 @dataclass
@@ -133,6 +142,9 @@ class Trainer:
         self.on_epoch = on_epoch
         self.on_iteration = on_iteration
         self.history = History()
+        #: The KeyboardInterrupt (or subclass: a signal turned into one) that stopped
+        #: the last run, if one did.
+        self.interruption: KeyboardInterrupt | None = None
 
     def _batches(self) -> Any:
         n = len(self.x_train)
@@ -171,7 +183,8 @@ class Trainer:
         """Run the loop; returns the history (also kept as ``self.history``).
 
         Stops early at the first non-finite loss, raising :class:`TrainingDiverged`
-        after restoring the last weights whose loss was finite. Ctrl-C ends the run
+        after restoring the last weights whose loss was finite. Ctrl-C (a
+        ``KeyboardInterrupt`` at any point, the final evaluation included) ends the run
         cleanly with the weights of the last completed iteration.
         """
         net, history = self.network, self.history
@@ -180,42 +193,65 @@ class Trainer:
         start = time.perf_counter()
         iteration = 0
         loss = math.nan
+        updating = False
         # Overflow on the way to a NaN loss is reported once, by TrainingDiverged.
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 for idx in self._batches():
                     loss, grads = net.loss_and_gradient(self.x_train[idx], self.t_train[idx])
                     if not math.isfinite(loss):
-                        self._restore(last_good)
-                        history.stopped = "diverged"
-                        lr = getattr(self.optimizer, "lr", "?")
-                        history.message = (
-                            f"loss became {loss} at iteration {iteration} with learning rate {lr}; "
-                            "stopped and kept the last weights with a finite loss "
-                            "(try a smaller --lr)"
-                        )
-                        raise TrainingDiverged(history.message)
+                        raise self._diverged(iteration, loss, last_good)
                     # These weights gave a finite loss: remember them before updating.
                     for name in params:
                         np.copyto(last_good[name], params[name])
+                    updating = True
                     self.optimizer.update(params, grads)
+                    updating = False
                     history.train_loss.append(loss)
                     if self.on_iteration is not None:
                         self.on_iteration(iteration, loss)
                     if iteration % self.iter_per_epoch == 0:
                         self.evaluate(iteration, loss, time.perf_counter() - start)
                     iteration += 1
-            except KeyboardInterrupt:
-                # An update may have been cut short halfway through the parameters.
-                self._restore(last_good)
+                last_eval = history.epochs[-1].iteration if history.epochs else -1
+                if self.final_evaluation and last_eval != iteration - 1:
+                    self.evaluate(iteration - 1, loss, time.perf_counter() - start)
+            except KeyboardInterrupt as exc:
+                self.interruption = exc
+                # Only an update cut short halfway through the parameters needs undoing;
+                # anywhere else the weights are those of the last completed iteration.
+                if updating:
+                    self._restore(last_good)
                 history.stopped = "interrupted"
                 history.message = f"interrupted after {iteration} iterations"
+            except BaseException:
+                # Any other error in mid-update leaves the weights of the last iteration too.
+                if updating:
+                    self._restore(last_good)
+                raise
             finally:
                 history.train_seconds = time.perf_counter() - start - history.eval_seconds
-        last_eval = history.epochs[-1].iteration if history.epochs else -1
-        if self.final_evaluation and history.stopped == "finished" and last_eval != iteration - 1:
-            self.evaluate(iteration - 1, loss, time.perf_counter() - start)
         return history
+
+    def _diverged(
+        self, iteration: int, loss: float, last_good: dict[str, NDArray]
+    ) -> TrainingDiverged:
+        history = self.history
+        history.stopped = "diverged"
+        if iteration == 0:
+            history.message = (
+                f"loss was {loss} at the first iteration, before any update: the initial "
+                "weights already give a non-finite loss, so nothing was trained"
+            )
+        else:
+            self._restore(last_good)
+            lr = getattr(self.optimizer, "lr", "?")
+            history.message = (
+                f"loss became {loss} at iteration {iteration} with learning rate {lr}; "
+                f"stopped and kept the weights of iteration {iteration - 1}, the last with a "
+                "finite loss"
+            )
+        return TrainingDiverged(history.message, iteration=iteration, loss=loss)
 
     def _restore(self, snapshot: dict[str, NDArray]) -> None:
         for name, value in snapshot.items():

@@ -41,6 +41,10 @@ def positive_int(text: str) -> int:
     return int(_number(text, integer=True, minimum=0, strict=True, what="a positive integer"))
 
 
+def non_negative_int(text: str) -> int:
+    return int(_number(text, integer=True, minimum=0, strict=False, what="an integer >= 0"))
+
+
 def positive_float(text: str) -> float:
     return _number(text, integer=False, minimum=0, strict=True, what="a positive number")
 
@@ -115,7 +119,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default="replacement",
         help="batches drawn with replacement as in the book, or shuffled epochs",
     )
-    train.add_argument("--seed", type=int, default=0, help="seeds weights and batches (default: 0)")
+    train.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seeds weights and batches (default: 0)"
+    )
     train.add_argument(
         "--weight-init-std",
         type=positive_float,
@@ -147,10 +153,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/NNN)")
     train.add_argument("--force", action="store_true", help="allow writing into an existing --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def non_negative_int(text: str) -> int:
-    return int(_number(text, integer=True, minimum=0, strict=False, what="an integer >= 0"))
 
 
 def input_shape(text: str) -> tuple[int, ...]:
@@ -260,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument(
         "--hidden", type=positive_int, default=default_hidden, help=f"(default: {default_hidden})"
     )
-    gradcheck.add_argument("--seed", type=int, default=0)
+    gradcheck.add_argument("--seed", type=non_negative_int, default=0)
 
     _add_explain(commands)
     _add_check(commands)

@@ -113,6 +113,18 @@ class SimpleConvNetConfig(NetworkConfig):
             )
         return conv_h // 2, conv_w // 2
 
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        fn, fs = self.conv_param["filter_num"], self.conv_param["filter_size"]
+        pool_h, pool_w = self.pooled_hw
+        return {
+            "W1": (fn, self.input_dim[0], fs, fs),
+            "b1": (fn,),
+            "W2": (fn * pool_h * pool_w, self.hidden_size),
+            "b2": (self.hidden_size,),
+            "W3": (self.hidden_size, self.output_size),
+            "b3": (self.output_size,),
+        }
+
 
 @register
 class SimpleConvNet(Network):
@@ -168,6 +180,7 @@ class SimpleConvNet(Network):
         )
         rng = check_rng(rng)
         dt = check_float_dtype(dtype)
+        cfg.check_fits(dt, type(self).__name__)
         c = cfg.input_dim[0]
         p = cfg.conv_param
         fn, fs = p["filter_num"], p["filter_size"]
