@@ -88,7 +88,7 @@ class BookNetwork(Sequential):
         return super().gradient(as_float_lenient(x), as_book_labels(t))
 
     def numerical_gradient(
-        self, x: ArrayLike, t: ArrayLike, *, h: float = 1e-4
+        self, x: ArrayLike, t: ArrayLike, *, h: float = 1e-5
     ) -> dict[str, FloatArray]:
         """Gradients by central differences, in float64 (slow: the book's check)."""
         return super().numerical_gradient(as_float_lenient(x), as_book_labels(t), h=h)
