@@ -183,3 +183,21 @@ def test_divergence_before_any_update_blames_the_initial_weights() -> None:
     assert "learning rate" not in str(info.value) and "last" not in str(info.value)
     for name, value in net.params.items():
         np.testing.assert_array_equal(value, initial[name])
+
+
+def test_eval_samples_evaluates_on_the_first_samples_of_each_set() -> None:
+    trainer = _trainer(eval_samples=50, final_evaluation=False)
+    seen: list[int] = []
+    accuracy = trainer.network.accuracy
+
+    def counting(x: np.ndarray, t: np.ndarray, **kw: object) -> float:
+        seen.append(len(x))
+        return accuracy(x, t, **kw)  # type: ignore[arg-type]
+
+    trainer.network.accuracy = counting  # type: ignore[method-assign,assignment]
+    history = trainer.train()
+    # Train and test set, once per epoch (iterations 0, 30, 60, 90), 50 samples each.
+    assert len(history.epochs) == 4
+    assert seen == [50, 50] * 4
+    with pytest.raises(ValueError, match="eval_samples must be a positive integer"):
+        _trainer(eval_samples=0)

@@ -55,9 +55,11 @@ def _layer_classes() -> dict[str, type]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        # Only the package's classes: a user's subclass must not shadow them.
+        # Only the package's classes: a user's subclass must not shadow them. A class
+        # is met before its subclasses, so mitbadak.book's same-named adapters do not
+        # shadow the layers they adapt.
         if cls.__module__.startswith("mitbadak."):
-            classes[cls.__name__] = cls
+            classes.setdefault(cls.__name__, cls)
     return classes
 
 

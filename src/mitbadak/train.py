@@ -86,6 +86,8 @@ class Trainer:
     rng : the generator for batch sampling (explicit, for reproducible runs)
     eval_batch_size : chunk size for the accuracy passes (see
         :data:`mitbadak.models.EVAL_BATCH_SIZE`)
+    eval_samples : evaluate each epoch on the first ``eval_samples`` samples of each
+        set only (the book's ``evaluate_sample_num_per_epoch``); None: all of them
     final_evaluation : also evaluate after the last iteration when it is not an
         epoch boundary (the book does not; a user wants the final model's accuracy)
     on_epoch, on_iteration : optional callbacks (progress display)
@@ -106,6 +108,7 @@ class Trainer:
         sampling: Literal["replacement", "shuffle"] = "replacement",
         rng: np.random.Generator | None = None,
         eval_batch_size: int = EVAL_BATCH_SIZE,
+        eval_samples: int | None = None,
         final_evaluation: bool = True,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_iteration: Callable[[int, float], None] | None = None,
@@ -138,6 +141,9 @@ class Trainer:
         self.sampling = sampling
         self.rng = check_rng(rng)
         self.eval_batch_size = check_positive_int("eval_batch_size", eval_batch_size)
+        self.eval_samples = (
+            None if eval_samples is None else check_positive_int("eval_samples", eval_samples)
+        )
         self.final_evaluation = final_evaluation
         self.on_epoch = on_epoch
         self.on_iteration = on_iteration
@@ -162,15 +168,16 @@ class Trainer:
                 done += 1
 
     def evaluate(self, iteration: int, loss: float, elapsed: float) -> EpochRecord:
-        """Accuracy on the full training and test sets, recorded in the history."""
+        """Accuracy on the training and test sets (their first ``eval_samples``), recorded
+        in the history."""
         start = time.perf_counter()
-        net = self.network
+        net, k, chunk = self.network, self.eval_samples, self.eval_batch_size
         record = EpochRecord(
             epoch=round(iteration / self.iter_per_epoch, 4),
             iteration=iteration,
             loss=loss,
-            train_acc=net.accuracy(self.x_train, self.t_train, batch_size=self.eval_batch_size),
-            test_acc=net.accuracy(self.x_test, self.t_test, batch_size=self.eval_batch_size),
+            train_acc=net.accuracy(self.x_train[:k], self.t_train[:k], batch_size=chunk),
+            test_acc=net.accuracy(self.x_test[:k], self.t_test[:k], batch_size=chunk),
             elapsed=elapsed,
         )
         self.history.eval_seconds += time.perf_counter() - start
