@@ -87,6 +87,18 @@ class DeepConvNetConfig(NetworkConfig):
                 )
         return self.conv_params[-1]["filter_num"] * h * w
 
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {}
+        channels = self.input_dim[0]
+        for i, p in enumerate(self.conv_params, start=1):
+            fn, fs = p["filter_num"], p["filter_size"]
+            shapes[f"W{i}"], shapes[f"b{i}"] = (fn, channels, fs, fs), (fn,)
+            channels = fn
+        sizes = (self.flat_size, self.hidden_size, self.output_size)
+        for j in (1, 2):
+            shapes[f"W{6 + j}"], shapes[f"b{6 + j}"] = (sizes[j - 1], sizes[j]), (sizes[j],)
+        return shapes
+
 
 @register
 class DeepConvNet(Network):
@@ -155,6 +167,7 @@ class DeepConvNet(Network):
         )
         rng = check_rng(rng)
         dt = check_float_dtype(dtype)
+        cfg.check_fits(dt, type(self).__name__)
 
         layers: dict[str, Layer] = {}
         names: dict[str, tuple[str, str]] = {}
