@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from mitbadak import __version__
 from mitbadak.data.mnist import DATASETS
+from mitbadak.hangul import LANGUAGES
 from mitbadak.initializers import SCHEMES
 from mitbadak.models import CLI_MODELS, TwoLayerNet
 from mitbadak.optimizers import OPTIMIZERS
@@ -147,6 +148,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/NNN)")
     train.add_argument("--force", action="store_true", help="allow writing into an existing --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="language of curves.png's titles and labels (default: ko under a Korean locale "
+        "such as LANG=ko_KR.UTF-8, else en)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
