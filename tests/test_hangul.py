@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ def test_minus_signs_never_become_boxes() -> None:
     assert hangul_rc(font)["axes.unicode_minus"] is False
 
     def negative_ticks() -> Figure:
-        with rc_context(hangul_rc(font)):
+        with rc_context(cast(Any, hangul_rc(font))):
             fig = Figure()
             ax = fig.subplots()
             ax.plot([-3.0, 2.0], [-1.0, 1.0])
@@ -105,14 +106,14 @@ def test_a_font_installed_after_matplotlib_started_is_registered(
     # As if matplotlib had cached its font list before `apt-get install fonts-nanum`.
     without = [f for f in manager.ttflist if not covers_hangul(f.fname)]
     monkeypatch.setattr(manager, "ttflist", without)
-    manager._findfont_cached.cache_clear()
+    manager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
     try:
         font = hangul_font()
         assert font is not None and font.name in {f.name for f in manager.ttflist}
         fig = plot.draw_history(a_history(), lang="ko")
         assert missing_glyphs(fig) == []
     finally:
-        manager._findfont_cached.cache_clear()
+        manager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
 
 
 def test_without_a_hangul_font_labels_fall_back_to_english(

@@ -18,7 +18,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 __all__ = [
     "INSTALL_HINT",
@@ -72,7 +72,7 @@ def language(lang: str | None = None) -> Language:
     if lang is not None:
         if lang not in LANGUAGES:
             raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, received {lang!r}")
-        return lang  # type: ignore[return-value]
+        return cast(Language, lang)
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var)
         if value:
@@ -102,9 +102,9 @@ def hangul_font() -> HangulFont | None:
         if name in known:
             # The regular face of the family, not whichever was listed last (often bold).
             props = font_manager.FontProperties(family=name)
-            path = manager.findfont(props, fallback_to_default=False)
-            if covers_hangul(path):
-                return HangulFont(name, Path(path))
+            regular = manager.findfont(props, fallback_to_default=False)
+            if covers_hangul(regular):
+                return HangulFont(name, Path(regular))
     # Fonts installed after matplotlib cached its list: look at the files themselves.
     paths = sorted(font_manager.findSystemFonts(), key=_preference)
     for path in paths:
@@ -145,7 +145,7 @@ def use_hangul_font() -> HangulFont | None:
     if font is None:
         print(no_font_notice(), file=sys.stderr)
         return None
-    matplotlib.rcParams.update(hangul_rc(font))
+    matplotlib.rcParams.update(cast(Any, hangul_rc(font)))
     return font
 
 

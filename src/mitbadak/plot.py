@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def draw_history(
     import matplotlib
 
     chosen, rc = _language_and_rc(lang)
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(cast(Any, rc)):
         return _draw(history, TEXT[chosen], model, dataset)
 
 
@@ -137,7 +137,7 @@ def plot_history(
     chosen, rc = _language_and_rc(lang)
     target = Path(path)
     # The settings must hold while drawing too: tick labels are made then.
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(cast(Any, rc)):
         fig = _draw(history, TEXT[chosen], model, dataset)
         with atomic_target(target) as tmp:
             fig.savefig(tmp, dpi=100, format="png")
