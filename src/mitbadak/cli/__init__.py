@@ -1,4 +1,4 @@
-"""The ``mitbadak`` command: train, evaluate, predict and gradcheck.
+"""The ``mitbadak`` command: train, evaluate, predict, gradcheck and doctor.
 
 Every user error (a bad flag, a missing file, data that cannot be had) ends in
 one line on stderr and a non-zero exit code, never a traceback: 2 for bad
@@ -25,11 +25,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("mitbadak.cli.evaluate", "run_evaluate"),
     "predict": ("mitbadak.cli.evaluate", "run_predict"),
     "gradcheck": ("mitbadak.cli.gradcheck", "run"),
+    "doctor": ("mitbadak.cli.doctor", "run"),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mitbadak`` console script; returns the exit code."""
+    from mitbadak.progress import make_streams_safe
+
+    make_streams_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -200,4 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden", type=positive_int, default=default_hidden, help=f"(default: {default_hidden})"
     )
     gradcheck.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser(
+        "doctor",
+        help="what this machine gives mitbadak (Python, BLAS, data, Hangul font, console)",
+        description="One line per check, each saying what to do when something is missing.",
+    )
     return parser
