@@ -147,7 +147,7 @@ def mnist_like(gray: ArrayLike, *, name: str = "image") -> NDArray[np.float32]:
     ((28, 28), 1.0, 0.0)
     >>> rows, cols = np.nonzero(x)
     >>> int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
-    (20, 4)
+    (20, 3)
     """
     g = np.asarray(gray, dtype=np.float64)
     if g.ndim != 2 or g.size == 0:
