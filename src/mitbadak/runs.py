@@ -294,7 +294,13 @@ def write_run(
     try:
         from mitbadak.plot import plot_history
 
-        plot_history(history, out / CURVES_FILE, title=f"{type(net).__name__} on {dataset}")
+        plot_history(
+            history,
+            out / CURVES_FILE,
+            model=type(net).__name__,
+            dataset=dataset,
+            lang=config.get("lang"),
+        )
     except Exception as exc:  # a plotting failure must not cost the run
         problems.append(f"{CURVES_FILE} ({getattr(exc, 'strerror', None) or exc})")
     return problems

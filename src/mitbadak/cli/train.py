@@ -23,6 +23,7 @@ from mitbadak.cli.common import load_dataset, one_line, say, silence
 from mitbadak.cli.errors import CommandError, UsageError
 from mitbadak.cli.signals import SignalGuard, exit_code, guarded, what_stopped
 from mitbadak.models import CLI_MODELS, BuildOptions, Network
+from mitbadak.progress import training_progress
 from mitbadak.train import History, Trainer, TrainingDiverged
 
 __all__ = ["run"]
@@ -174,27 +175,9 @@ def _train_into(
         f"training {type(net).__name__} on {dataset}: {len(x_train)} train / {len(x_test)} test, "
         f"batch {args.batch_size}, {args.optimizer} lr {args.lr}, seed {args.seed} -> {out}"
     )
-    bar: Any = None
-    if sys.stderr is not None and sys.stderr.isatty() and not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=trainer.iters, unit="it", dynamic_ncols=True, leave=False)
-
-        def on_iteration(_: int, loss: float) -> None:
-            bar.update(1)
-            if bar.n % 50 == 0:
-                bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-
-        trainer.on_iteration = _guarded(on_iteration)
-
-    def on_epoch(record: Any) -> None:
-        line = _epoch_line(record)
-        if bar is not None:
-            bar.write(line)
-        else:
-            say(line)
-
-    trainer.on_epoch = _guarded(on_epoch)
+    progress = training_progress(trainer.iters, enabled=not args.no_progress)
+    trainer.on_iteration = _guarded(progress.iteration)
+    trainer.on_epoch = _guarded(lambda record: progress.line(_epoch_line(record)))
     config = {
         key: (str(value) if isinstance(value, Path) else value)
         for key, value in vars(args).items()
@@ -217,8 +200,7 @@ def _train_into(
         finally:
             # From here on a signal is recorded, not raised: the run will be saved.
             guard.hold()
-            if bar is not None:
-                _guarded(bar.close)()
+            _guarded(progress.close)()
         history = trainer.history
         stop = stop or trainer.interruption
         if not history.train_loss and diverged is None:
