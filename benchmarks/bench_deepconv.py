@@ -8,6 +8,13 @@ thread for both. PyTorch starts from the same weights. Steps are timed interleav
 mitbadak step, one torch step, ...) so that both see the same machine load; the table
 gives medians and the median of the per-pair ratios.
 
+A third contender, the floor, is what any im2col convolution cannot skip: the matrix
+products of the step (forward ``W @ col``; backward ``dout @ colᵀ`` and ``Wᵀ @ dout``,
+the first layer's input gradient left out; the two Affine layers), on column matrices
+built once outside the timed region, in NumPy's BLAS. No unfolding, folding back,
+ReLU, pooling, softmax or update: mitbadak/floor says how much of the step is overhead,
+pytorch/floor how far PyTorch's own convolution kernels go past NumPy's GEMMs.
+
 Run: .venv/bin/python benchmarks/bench_deepconv.py [--steps 30] [--json PATH]
 """
 
@@ -16,7 +23,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,20 +84,27 @@ def main(argv: list[str] | None = None) -> int:
             torch_optimizer.step()
             return time.perf_counter() - start
 
-        for _ in range(3):  # warm up caches and allocators
-            ours(), theirs()
-        pairs = [(ours(), theirs()) for _ in range(args.steps)]
+        floor = _floor_step(net, x)
 
-    ours_ms = [a * 1e3 for a, _ in pairs]
-    torch_ms = [b * 1e3 for _, b in pairs]
-    ratio = median([a / b for a, b in pairs])
+        for _ in range(3):  # warm up caches and allocators
+            ours(), theirs(), floor()
+        triples = [(ours(), theirs(), floor()) for _ in range(args.steps)]
+
+    ours_ms = [a * 1e3 for a, _, _ in triples]
+    torch_ms = [b * 1e3 for _, b, _ in triples]
+    floor_ms = [c * 1e3 for _, _, c in triples]
+    ratio = median([a / b for a, b, _ in triples])
+    vs_floor = median([a / c for a, _, c in triples])
+    torch_vs_floor = median([b / c for _, b, c in triples])
     info = machine_info()
     table = (
         f"DeepConvNet step (batch {BATCH}, Adam), one thread, {args.steps} interleaved pairs\n"
         f"contender   median ms   min ms\n"
         f"mitbadak    {median(ours_ms):9.1f} {min(ours_ms):8.1f}\n"
         f"pytorch     {median(torch_ms):9.1f} {min(torch_ms):8.1f}\n"
-        f"mitbadak/pytorch: {ratio:.2f} (median of per-pair ratios; target <= 1.5)"
+        f"floor       {median(floor_ms):9.1f} {min(floor_ms):8.1f}\n"
+        f"mitbadak/pytorch: {ratio:.2f} (median of per-step ratios; target <= 1.5)\n"
+        f"mitbadak/floor: {vs_floor:.2f}   pytorch/floor: {torch_vs_floor:.2f}"
     )
     print(describe_machine(info))
     print(table)
@@ -100,11 +116,47 @@ def main(argv: list[str] | None = None) -> int:
             "steps": args.steps,
             "mitbadak_ms": ours_ms,
             "pytorch_ms": torch_ms,
+            "floor_ms": floor_ms,
             "ratio_median": ratio,
+            "mitbadak_vs_floor": vs_floor,
+            "pytorch_vs_floor": torch_vs_floor,
             "table": table,
         },
     )
     return 0
+
+
+def _floor_step(net: Any, x: np.ndarray) -> Callable[[], float]:
+    """The GEMMs of one training step of ``net`` on ``x``, as a timed closure."""
+    from mitbadak.im2col import im2col
+
+    gemms: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+    h = x
+    for i, layer in enumerate(net.layers.values()):
+        name = type(layer).__name__
+        if name == "Convolution":
+            W = layer.W.reshape(layer.W.shape[0], -1)
+            col = im2col(h, *layer.W.shape[2:], layer.stride, layer.pad)
+            dout = np.ones((h.shape[0], W.shape[0], col.shape[2]), dtype=np.float32)
+            gemms.append((W, col, None if i == 0 else dout))
+        h = layer.forward(h, train=True)
+    affines = [layer for layer in net.layers.values() if type(layer).__name__ == "Affine"]
+    dense = [(a.W, np.ones((x.shape[0], a.W.shape[0]), np.float32)) for a in affines]
+
+    def step() -> float:
+        start = time.perf_counter()
+        for W, col, dout in gemms:
+            out = W @ col
+            (out @ col.transpose(0, 2, 1)).sum(axis=0)  # dW
+            if dout is not None:
+                W.T @ dout  # dcol
+        for W, a in dense:
+            z = a @ W
+            a.T @ z  # dW
+            z @ W.T  # dx
+        return time.perf_counter() - start
+
+    return step
 
 
 if __name__ == "__main__":
