@@ -99,4 +99,10 @@ def write_run(
         },
     }
     write_json(out / HISTORY_FILE, record)
-    plot_history(history, out / CURVES_FILE, title=f"{type(net).__name__} on {dataset}")
+    plot_history(
+        history,
+        out / CURVES_FILE,
+        model=type(net).__name__,
+        dataset=dataset,
+        lang=config.get("lang"),
+    )

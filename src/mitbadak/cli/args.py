@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from mitbadak import __version__
 from mitbadak.data.mnist import DATASETS
+from mitbadak.hangul import LANGUAGES
 from mitbadak.initializers import SCHEMES
 from mitbadak.models import CLI_MODELS, TwoLayerNet
 from mitbadak.optimizers import OPTIMIZERS
@@ -147,6 +148,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/NNN)")
     train.add_argument("--force", action="store_true", help="allow writing into an existing --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="language of curves.png's titles and labels (default: ko under a Korean locale "
+        "such as LANG=ko_KR.UTF-8, else en)",
+    )
 
 
 def non_negative_int(text: str) -> int:
@@ -246,10 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", type=Path, metavar="MODEL")
     _add_data_args(evaluate, "mnist")
 
-    predict = commands.add_parser("predict", help="classify 28x28 grayscale PNG images")
+    predict = commands.add_parser(
+        "predict",
+        help="classify handwritten digits in images (PNG, JPEG, ...; any size and colour)",
+        description="Each image is prepared as MNIST's digits were (grayscale, white on "
+        "black, cropped, fitted to 20x20, centred by its centre of mass in 28x28) and "
+        "classified.",
+    )
     predict.add_argument("model", type=Path, metavar="MODEL")
     predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    predict.add_argument("--top", type=positive_int, default=3, help="probabilities shown")
+    predict.add_argument(
+        "--top", type=positive_int, default=3, help="classes shown with their probability"
+    )
+    predict.add_argument(
+        "--show",
+        action="store_true",
+        help="write the prepared 28x28 image beside each input (digit.png -> digit.mnist.png)",
+    )
 
     gradcheck = commands.add_parser(
         "gradcheck", help="the book's gradient check: backprop vs numerical gradients"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -34,25 +36,59 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from mitbadak.data.images import read_mnist_png
+    from mitbadak.data.images import read_digit
     from mitbadak.functions import softmax
 
     net = load_model(args.model)
     names = net.metadata.get("class_names") or None
     try:
-        images = np.concatenate([read_mnist_png(path) for path in args.images])
+        images = np.concatenate([read_digit(path) for path in args.images])
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from exc
     try:
         probs = softmax(net.predict(images))
     except ValueError as exc:
         raise CommandError(f"{args.model} cannot classify 28x28 images: {exc}") from exc
+
+    def label(k: int) -> str:
+        return f"{k} ({names[k]})" if names and k < len(names) else str(k)
+
     for path, p in zip(args.images, probs, strict=True):
         order = np.argsort(p)[::-1][: args.top]
-
-        def label(k: int) -> str:
-            return f"{k} ({names[k]})" if names else str(k)
-
         tops = ", ".join(f"{label(int(k))} {p[k]:.3f}" for k in order)
-        print(f"{path}: {label(int(order[0]))}  [{tops}]")
+        print(f"{path}: {label(int(order[0]))}  [{tops}]", flush=True)
+    if args.show:
+        for path, x in zip(args.images, images, strict=True):
+            _show(path, x)
     return 0
+
+
+def shown_path(image: Path) -> Path:
+    """Where ``--show`` writes what the network saw: ``digit.png`` -> ``digit.mnist.png``."""
+    return image.with_name(f"{image.stem}.mnist.png")
+
+
+def _show(image: Path, x: np.ndarray) -> None:
+    """Write the prepared 28x28 digit beside ``image``; an existing file only if the user
+    says so on a terminal."""
+    from mitbadak.data.images import save_digit_png
+
+    target = shown_path(image)
+    if target.exists() or target.is_symlink():
+        if not (sys.stdin.isatty() and _ask(f"{target} exists; overwrite it? [y/N] ")):
+            print(
+                f"mitbadak predict: kept the existing {target} (not overwritten)", file=sys.stderr
+            )
+            return
+    try:
+        save_digit_png(x, target)
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    print(f"{image}: the network saw {target}")
+
+
+def _ask(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False

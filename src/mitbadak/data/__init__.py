@@ -2,13 +2,13 @@
 
 Modules: ``mnist`` (:func:`load_mnist` and the dataset facts), ``idx`` (the file format),
 ``sources`` (files, hashes, mirrors), ``download`` (finding and fetching files), ``cache``
-(parsed arrays) and ``images`` (PNG files).
+(parsed arrays) and ``images`` (your own handwriting as MNIST).
 """
 
 from mitbadak.data.cache import array_cache_path
 from mitbadak.data.download import fetch, locate
 from mitbadak.data.idx import parse_idx, read_idx
-from mitbadak.data.images import read_mnist_png
+from mitbadak.data.images import mnist_like, read_digit
 from mitbadak.data.mnist import (
     CLASS_NAMES,
     DATASETS,
@@ -44,7 +44,8 @@ __all__ = [
     "fetch",
     "load_mnist",
     "locate",
+    "mnist_like",
     "parse_idx",
     "read_idx",
-    "read_mnist_png",
+    "read_digit",
 ]
