@@ -182,7 +182,12 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--index", type=non_negative_int, default=None, help="test image to use (default: 0)"
     )
-    which.add_argument("--image", type=Path, default=None, help="a 28x28 grayscale PNG instead")
+    which.add_argument(
+        "--image",
+        type=Path,
+        default=None,
+        help="an image of a digit instead (prepared as predict does)",
+    )
     explain.add_argument(
         "--label",
         type=non_negative_int,

@@ -29,10 +29,10 @@ SAMPLED_ENTRIES = 1000
 
 
 def _read_image(path: Path) -> np.ndarray:
-    """The one place that turns an image file into a network input: (1, 784) float32."""
-    from mitbadak.data.images import read_mnist_png
+    """An image file as a network input, prepared as ``mitbadak predict`` does: (1, 784)."""
+    from mitbadak.data.images import read_digit
 
-    return read_mnist_png(path)
+    return read_digit(path)
 
 
 def _check_output(path: Path | None, force: bool) -> None:
