@@ -137,7 +137,7 @@ def test_the_heat_map_hidden_layer_and_graph_appear(
     assert page.find_element("id", "grad-class").text == f"{predicted} (predicted)"
     # The hidden layer: 50 ReLU units of the book's network.
     caption = page.find_element("css selector", "#hidden .caption").text
-    assert caption.startswith("Relu1 (Relu output): 50 units, ")
+    assert caption.startswith("Relu1's output (Relu): 50 units, ")
     # Explain's graph of this very network, steppable.
     nodes = page.find_elements("css selector", "#trace section.trace svg g.node")
     assert [n.get_attribute("data-node") for n in nodes] == [

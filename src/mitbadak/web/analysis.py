@@ -108,10 +108,10 @@ def analyse(
         return class_names[k] if class_names and k < len(class_names) else None
 
     result: dict[str, Any] = {
-        "input": numbers(x),
-        "probabilities": numbers(probs),
         "predicted": predicted,
         "top": [{"class": k, "name": name(k), "probability": float(probs[k])} for k in order[:3]],
+        "probabilities": numbers(probs),
+        "input": numbers(x),
         "hidden": hidden,
     }
     if not explain:

@@ -314,8 +314,9 @@ class _Handler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         if origin and not self.server.allowed_host(urlsplit(origin).netloc):
             raise ApiError(HTTPStatus.FORBIDDEN, "requests from other sites are not answered")
-        request = parse_predict(parse_json(self._body()))
-        started = time.perf_counter()
+        body = self._body()
+        started = time.perf_counter()  # the answer's own time: reading the image onwards
+        request = parse_predict(parse_json(body))
         catalog = self.server.catalog
         model_id = request.model or self.server.default_model or catalog.default_id()
         if model_id is None:
@@ -347,6 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
                     HTTPStatus.UNPROCESSABLE_ENTITY,
                     f"model {model_id!r} cannot take a 28x28 image: {exc}",
                 ) from None
-        result["model"] = loaded.entry.id
-        result["milliseconds"] = round(1000 * (time.perf_counter() - started), 1)
-        self._json(HTTPStatus.OK, result)
+        milliseconds = round(1000 * (time.perf_counter() - started), 1)
+        self._json(
+            HTTPStatus.OK, {"model": loaded.entry.id, **result, "milliseconds": milliseconds}
+        )

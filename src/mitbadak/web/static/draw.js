@@ -267,8 +267,9 @@
         }).join(", ");
         box.appendChild(canvas);
         var best = values.indexOf(Math.max.apply(null, values));
-        caption = h.layer + " (" + h.op + " output): " + units + " units, " + h.active +
-          " active; the strongest is unit " + best + " at " + MitbadakExplain.fmt(values[best], 3);
+        caption = h.layer + "'s output (" + h.op + "): " + units + " units, " + h.active +
+          " of them active (above 0); the strongest is unit " + best + " at " +
+          MitbadakExplain.fmt(values[best], 3);
       } else {
         var maps = el("div", { "class": "maps", "data-layer": h.layer });
         var side = h.shown_shape.slice(-2), size = side[0] * side[1];
@@ -281,7 +282,7 @@
           maps.appendChild(tile);
         }
         box.appendChild(maps);
-        caption = h.layer + " (" + h.op + " output): " + h.shape[0] + " feature maps of " +
+        caption = h.layer + "'s output (" + h.op + "): " + h.shape[0] + " feature maps of " +
           h.shape[1] + "\u00d7" + h.shape[2] + (h.shape[0] > h.shown_shape[0] ? ", the first " +
           h.shown_shape[0] + " shown" : "") + "; " + h.active + " of " + units + " active";
       }
