@@ -233,3 +233,51 @@ def test_missing_file_fifo_and_folder(tmp_path: Path) -> None:
     # Never opened: reading a FIFO nobody writes to would wait forever.
     with pytest.raises(ValueError, match="pipe.png: not a file"):
         read_gray(fifo)
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    upright = np.full((90, 60), 255, dtype=np.uint8)
+    upright[10:20, 10:50] = 0  # the bar of a "7"
+    upright[20:80, 40:50] = 0
+    # As a phone stores a portrait photo: pixels turned, orientation 6 saying how to undo it.
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.png"
+    stored.save(path, exif=exif)
+    expected = mnist_like(upright / 255.0)
+    np.testing.assert_array_equal(read_digit(path).reshape(28, 28), expected)
+
+
+def test_the_largest_image_read_stays_under_a_gigabyte(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    side = 8192  # MAX_PIXELS exactly, RGBA: the most a small file can make us decode
+    assert side * side == MAX_PIXELS
+    row = b"\x00" + b"\x00" * (4 * side)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+    assert path.stat().st_size < 1_000_000
+    script = (
+        "import resource, sys\n"
+        "from mitbadak.data.images import read_digit\n"
+        "try:\n    read_digit(sys.argv[1])\nexcept ValueError as exc:\n    print(exc)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120
+    )
+    message, peak_kib = proc.stdout.strip().splitlines()
+    assert "fully transparent" in message and "huge.png" in message
+    assert int(peak_kib) < 1024 * 1024, f"peak {int(peak_kib) // 1024} MiB"

@@ -1,4 +1,5 @@
-"""The ``mitbadak`` command: train, evaluate, predict, gradcheck, explain, check and serve.
+"""The ``mitbadak`` command: train, evaluate, predict, gradcheck, explain, check, serve
+and doctor.
 
 Every user error (a bad flag, a missing file, data that cannot be had) ends in
 one line on stderr and a non-zero exit code, never a traceback: 2 for bad
@@ -28,11 +29,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("mitbadak.cli.explain", "run"),
     "check": ("mitbadak.cli.check", "run"),
     "serve": ("mitbadak.cli.serve", "run"),
+    "doctor": ("mitbadak.cli.doctor", "run"),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mitbadak`` console script; returns the exit code."""
+    from mitbadak.progress import make_streams_safe
+
+    make_streams_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -330,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gradcheck.add_argument("--seed", type=int, default=0)
 
+    commands.add_parser(
+        "doctor",
+        help="what this machine gives mitbadak (Python, BLAS, data, Hangul font, console)",
+        description="One line per check, each saying what to do when something is missing.",
+    )
     _add_explain(commands)
     _add_check(commands)
     _add_serve(commands)

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from mitbadak.optimizers import get_optimizer
+    from mitbadak.progress import training_progress
     from mitbadak.runs import RunFolderError, prepare_run_dir, write_run
     from mitbadak.train import Trainer, TrainingDiverged
 
@@ -102,27 +103,9 @@ def run(args: argparse.Namespace) -> int:
         f"batch {args.batch_size}, {args.optimizer} lr {args.lr}, seed {args.seed} -> {out}",
         flush=True,
     )
-    bar: Any = None
-    if sys.stderr.isatty() and not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=trainer.iters, unit="it", dynamic_ncols=True, leave=False)
-
-        def on_iteration(_: int, loss: float) -> None:
-            bar.update(1)
-            if bar.n % 50 == 0:
-                bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-
-        trainer.on_iteration = on_iteration
-
-    def on_epoch(record: Any) -> None:
-        line = _epoch_line(record)
-        if bar is not None:
-            bar.write(line)
-        else:
-            print(line, flush=True)
-
-    trainer.on_epoch = on_epoch
+    progress = training_progress(trainer.iters, enabled=not args.no_progress)
+    trainer.on_iteration = progress.iteration
+    trainer.on_epoch = lambda record: progress.line(_epoch_line(record))
     diverged: TrainingDiverged | None = None
     with threadpool_limits(limits=args.threads, user_api="blas"):
         try:
@@ -131,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
             diverged = exc
             history = trainer.history
         finally:
-            if bar is not None:
-                bar.close()
+            progress.close()
     # The data is no longer needed: free it before matplotlib loads, to keep the peak low.
     del trainer, x_train, t_train, x_test, t_test
     config = {

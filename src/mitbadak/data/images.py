@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -96,13 +97,31 @@ def read_gray(path: str | os.PathLike[str]) -> NDArray[np.float64]:
     return lum
 
 
+#: The EXIF tag of a photo's orientation, and the turn that makes each value upright.
+_ORIENTATION = 0x0112
+_TURNS = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE"}
+_TURNS.update({6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"})
+
+
+def _upright(img: Any, orientation: object) -> Any:
+    """``img`` turned as its EXIF orientation (1 to 8) says; unchanged for 1 or junk."""
+    from PIL import Image
+
+    turn = _TURNS.get(orientation) if isinstance(orientation, int) else None
+    return img if turn is None else img.transpose(getattr(Image.Transpose, turn))
+
+
 def _too_many_pixels(source: Path, what: str) -> str:
     return f"{source}: {what} has more pixels than mitbadak reads ({MAX_PIXELS:,}); shrink it"
 
 
 def _decode(source: Path) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
-    """Luminance and alpha (None without transparency) of the image, both in [0, 1]."""
-    from PIL import Image, ImageOps
+    """Luminance and alpha (None without transparency) of the image, both in [0, 1].
+
+    Memory stays near the decoded image's own size: it is reduced to the working size in
+    its own mode before any conversion or copy (turned upright afterwards).
+    """
+    from PIL import Image
 
     with Image.open(source, formats=FORMATS) as opened:
         width, height = opened.size
@@ -112,20 +131,26 @@ def _decode(source: Path) -> tuple[NDArray[np.float64], NDArray[np.float64] | No
             raise _Refused(f"{source}: the image is empty ({width}x{height})")
         # JPEG decodes at 1/2, 1/4 or 1/8 scale when asked: a phone photo stays cheap.
         opened.draft("RGB", (_WORKING_SIDE, _WORKING_SIDE))
-        img = ImageOps.exif_transpose(opened)
-        img.load()
+        opened.load()
+        orientation = opened.getexif().get(_ORIENTATION, 1)
+        img: Image.Image = opened
         factor = max(img.size) // _WORKING_SIDE
         if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             # 16- and 32-bit gray: Pillow's conversion to 8 bits would clip, not scale.
             gray = Image.fromarray(np.asarray(img, dtype=np.float32), mode="F")
-            gray = gray.reduce(factor) if factor > 1 else gray
+            gray = _upright(gray.reduce(factor) if factor > 1 else gray, orientation)
             values = np.asarray(gray, dtype=np.float64)
             low, high = float(values.min()), float(values.max())
             return (values - low) / (high - low if high > low else 1.0), None
         has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
-        rgba = img.convert("RGBA" if has_alpha else "RGB")
-        rgba = rgba.reduce(factor) if factor > 1 else rgba
-        pixels = np.asarray(rgba, dtype=np.float64) / 255.0
+        mode = "RGBA" if has_alpha else "RGB"
+        if img.mode not in ("L", "LA", "RGB", "RGBA"):  # modes reduce() cannot take
+            img = img.convert(mode)
+        if factor > 1:
+            img = img.reduce(factor)
+        img = _upright(img, orientation)
+        pixels = np.asarray(img if img.mode == mode else img.convert(mode), dtype=np.float64)
+        pixels /= 255.0
     # ITU-R 601 luma, the weights Pillow's own convert("L") uses.
     lum = pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
     return lum, (pixels[..., 3] if has_alpha else None)
@@ -147,7 +172,7 @@ def mnist_like(gray: ArrayLike, *, name: str = "image") -> NDArray[np.float32]:
     ((28, 28), 1.0, 0.0)
     >>> rows, cols = np.nonzero(x)
     >>> int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
-    (20, 4)
+    (20, 3)
     """
     g = np.asarray(gray, dtype=np.float64)
     if g.ndim != 2 or g.size == 0:

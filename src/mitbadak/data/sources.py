@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pooch
+with warnings.catch_warnings():
+    # pooch imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets; pooch's
+    # bar is never drawn there (download._auto_progressbar), so the warning is noise.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import pooch
 
 __all__ = [
     "ENV_VAR",
