@@ -373,3 +373,38 @@ def test_errors_are_logged_in_one_line_without_a_traceback(page_server: Any) -> 
     assert "Traceback" not in log
     assert "POST /api/predict: 400 the body is not valid JSON" in log
     assert "GET /missing: 404 no such page or API route: /missing" in log
+
+
+def test_a_convnet_of_fashion_mnist_gets_names_and_feature_maps(tmp_path: Path) -> None:
+    from mitbadak.data.mnist import class_names
+    from mitbadak.models import SimpleConvNet
+    from mitbadak.serialization import save
+
+    net = SimpleConvNet(
+        conv_param={"filter_num": 20, "filter_size": 5, "pad": 0, "stride": 1},
+        hidden_size=30,
+        weight_init_std=0.1,
+        rng=np.random.default_rng(0),
+    )
+    names = class_names("fashion-mnist")
+    assert names is not None
+    save(net, tmp_path / "runs" / "conv" / "model.npz", metadata={"class_names": names})
+    log = io.StringIO()
+    server = make_server(ModelCatalog(tmp_path / "runs"), log=log)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        pixels = np.random.default_rng(1).random(784).tolist()
+        status, data = predict(server, {"pixels": pixels, "class": 9})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 200 and data["model"] == "conv"
+    assert [e["name"] for e in data["top"]] == [names[e["class"]] for e in data["top"]]
+    first, second = data["hidden"]
+    assert first["shape"] == [20, 24, 24] and first["shown_shape"] == [16, 24, 24]
+    assert len(first["values"]) == 16 * 24 * 24
+    assert second["shape"] == [30]
+    assert data["class"] == 9 and len(data["gradient"]) == 784
+    assert data["trace"]["title"].endswith("backward for class 9 (Ankle boot)")
+    assert "Traceback" not in log.getvalue()

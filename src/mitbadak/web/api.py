@@ -14,6 +14,7 @@ import binascii
 import json
 import os
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -132,15 +133,16 @@ def _from_image(value: object) -> NDArray[np.float32]:
     return digit.reshape(1, _PIXELS)
 
 
-def _from_file(value: object) -> NDArray[np.float32]:
-    """An image file (PNG, JPEG, BMP, GIF, WebP), read as ``mitbadak predict`` reads one."""
+def _from_file(value: object, lock: AbstractContextManager[Any]) -> NDArray[np.float32]:
+    """An image file (PNG, JPEG, BMP, GIF, WebP), read as ``mitbadak predict`` reads one,
+    while holding ``lock``."""
     from mitbadak.data.images import read_digit
 
     data = _base64(value, "file")
     if not data:
         _bad("file is empty")
     # The reader takes a path: the upload goes into a private folder, deleted after.
-    with tempfile.TemporaryDirectory(prefix="mitbadak-upload-") as folder:
+    with lock, tempfile.TemporaryDirectory(prefix="mitbadak-upload-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
         try:
@@ -149,8 +151,15 @@ def _from_file(value: object) -> NDArray[np.float32]:
             _bad(str(exc).replace(str(path), "the uploaded file").replace(folder + os.sep, ""))
 
 
-def parse_predict(data: dict[str, Any]) -> PredictRequest:
-    """Check a ``POST /api/predict`` object and prepare its image; ``ApiError`` 400 if wrong."""
+def parse_predict(
+    data: dict[str, Any], *, file_lock: AbstractContextManager[Any] | None = None
+) -> PredictRequest:
+    """Check a ``POST /api/predict`` object and prepare its image; ``ApiError`` 400 if wrong.
+
+    ``file_lock`` is held while an image file is decoded: a server passes one lock for all
+    its requests, since a small file may hold a large image (up to half a gigabyte while
+    decoding) and many at once must not exhaust the memory.
+    """
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         _bad(f"unknown field {unknown[0][:40]!r}; the fields are {', '.join(_FIELDS)}")
@@ -167,7 +176,9 @@ def parse_predict(data: dict[str, Any]) -> PredictRequest:
     if not isinstance(explain, bool):
         _bad(f"explain must be true or false, received {explain!r}")
     source = given[0]
-    reader = {"image": _from_image, "file": _from_file, "pixels": _from_pixels}[source]
-    x = reader(data[source])
+    if source == "file":
+        x = _from_file(data[source], file_lock or nullcontext())
+    else:
+        x = {"image": _from_image, "pixels": _from_pixels}[source](data[source])
     described = {"image": "your drawing", "file": "your image", "pixels": "the given pixels"}
     return PredictRequest(model, x, label, explain, described[source])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +86,8 @@ class PageServer(ThreadingHTTPServer):
         self.log = sys.stderr if log is None else log
         self.socket_seconds = socket_seconds
         self.body_seconds = body_seconds
+        #: Held while an uploaded file is decoded: one at a time (see parse_predict).
+        self.file_lock = threading.Lock()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -316,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(HTTPStatus.FORBIDDEN, "requests from other sites are not answered")
         body = self._body()
         started = time.perf_counter()  # the answer's own time: reading the image onwards
-        request = parse_predict(parse_json(body))
+        request = parse_predict(parse_json(body), file_lock=self.server.file_lock)
         catalog = self.server.catalog
         model_id = request.model or self.server.default_model or catalog.default_id()
         if model_id is None:
