@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layer_contract import assert_layer_contract
+from mitbadak import conv
 from mitbadak.conv import Convolution, Flatten, Pooling, col2im, conv_output_size, im2col
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -46,7 +47,8 @@ def conv_case(draw: st.DrawFn) -> dict[str, int]:
     w = draw(st.integers(max(1, fw - 2 * pad), 9))
     return {
         "n": draw(st.integers(1, 3)),
-        "c": draw(st.integers(1, 3)),
+        # 8 or more channels take Convolution's wide-row and flipped-filter paths.
+        "c": draw(st.sampled_from([1, 2, 3, 8, 9])),
         "fn": draw(st.integers(1, 4)),
         "h": h,
         "w": w,
@@ -148,6 +150,41 @@ def test_convolution_backward_params_matches_backward() -> None:
     layer.backward_params(dout)
     for key in full:
         np.testing.assert_array_equal(layer.grads[key], full[key])
+
+
+@pytest.mark.parametrize(
+    ("c", "fh", "fw", "stride", "pad"),
+    [
+        (8, 3, 3, 1, 1),  # wide rows, dx by the flipped filters
+        (9, 3, 2, 1, 0),  # the same with a non-square filter and no padding
+        (8, 2, 2, 1, 2),  # wide rows, pad >= filter: dx through col2im
+        (8, 3, 3, 2, 1),  # stride 2: im2col and col2im
+        (2, 3, 3, 1, 1),  # few channels: im2col, col2im
+    ],
+)
+def test_convolution_in_chunks_matches_the_whole_batch_at_once(
+    monkeypatch: pytest.MonkeyPatch, c: int, fh: int, fw: int, stride: int, pad: int
+) -> None:
+    rng = np.random.default_rng(4)
+    layer = make_conv(rng, 3, c, fh, fw, dtype=np.float64, stride=stride, pad=pad)
+    x = rng.standard_normal((5, c, 7, 6))
+    out = layer.forward(x)  # one chunk, columns kept for backward
+    assert layer.col is not None
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    grads = {k: v.copy() for k, v in layer.grads.items()}
+    # Chunks of 1 and of 2 images (the last one short), unfolded again in backward. An
+    # image's columns: C*FH*FW rows by OH output rows of `row` columns, float64.
+    row = x.shape[3] + 2 * pad if stride == 1 and c >= 8 else out.shape[3]
+    per_image = c * fh * fw * out.shape[2] * row * 8
+    monkeypatch.setattr(conv, "COL_KEEP_BYTES", 0)
+    for budget in (1, 2 * per_image):
+        monkeypatch.setattr(conv, "COL_CHUNK_BYTES", budget)
+        np.testing.assert_allclose(layer.forward(x), out, rtol=1e-12, atol=1e-12)
+        assert layer.col is None
+        np.testing.assert_allclose(layer.backward(dout), dx, rtol=1e-12, atol=1e-12)
+        for key, value in grads.items():
+            np.testing.assert_allclose(layer.grads[key], value, rtol=1e-12, atol=1e-12)
 
 
 def test_convolution_validates_its_arguments() -> None:

@@ -2,14 +2,22 @@
 
 The server (http.server on 127.0.0.1, port 0, in a thread) serves the same tiny dataset
 under several prefixes: /good/ as made, /bad/ with every file corrupted, /short/ cut off
-half-way through the body, and nothing at all under /missing/ (404).
+half-way through the body, and nothing at all under /missing/ (404). Misbehaving mirrors:
+/drip/ sends the body one byte every 0.2 s, /driphead/ even its status line; /html/ answers
+with a login page; /long/ sends the file and then more, /huge/ announces 1 GB; /tofile/
+redirects to a local file, /badchunk/ sends a malformed chunked body.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +38,7 @@ from mitbadak.data import (
     load_mnist,
     locate,
 )
+from mounts import tmpfs
 
 X_TRAIN, T_TRAIN, X_TEST, T_TEST = MNIST_FILES.values()
 
@@ -46,11 +55,61 @@ class Server:
         return tiny_source(self.source_hashes, tuple(f"{self.url}/{p}/" for p in prefixes), name)
 
 
+#: How long a dripping mirror keeps dripping before it hangs up (the client, not this,
+#: must be what ends a test).
+DRIP_SECONDS = 20
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     log: list[str]
 
+    def _good_body(self) -> bytes:
+        return (Path(self.directory) / "good" / Path(self.path).name).read_bytes()
+
+    def _drip(self, data: bytes) -> None:
+        stop = time.monotonic() + DRIP_SECONDS
+        for byte in data:
+            if time.monotonic() > stop:
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:  # the client gave up: what we want
+                return
+            time.sleep(0.2)
+
     def do_GET(self) -> None:
         self.log.append(self.path)
+        prefix = self.path.split("/")[1]
+        if prefix == "tofile":
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/hostname")
+            self.end_headers()
+            return
+        if prefix == "badchunk":
+            self.close_connection = True
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+            return
+        if prefix in ("drip", "driphead", "html", "long", "huge"):
+            self.close_connection = True
+            body = self._good_body()
+            if prefix == "driphead":
+                head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+                self._drip(head.encode() + body)
+                return
+            if prefix == "html":
+                body = b"<!DOCTYPE html><html><body>Please log in to the Wi-Fi</body></html>"
+            self.send_response(200)
+            if prefix == "huge":
+                self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            if prefix == "drip":
+                self._drip(body)
+            elif prefix == "long":
+                self.wfile.write(body + bytes(1 << 20))
+            else:
+                self.wfile.write(body)
+            return
         if self.path.startswith("/short/"):
             # Promise the whole file, send half, hang up: a download cut off mid-way.
             body = (Path(self.directory) / "good" / Path(self.path).name).read_bytes()
@@ -246,3 +305,174 @@ def test_unwritable_download_folder_is_data_unavailable(
 def test_fetch_rejects_unknown_names(server: Server, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown file\(s\) \['x.gz'\]"):
         fetch(server.source("good"), tmp_path, ["x.gz"])
+
+
+# --- misbehaving mirrors: bounded waits, sizes, plain reasons ---------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["drip", "driphead"])
+def test_dripping_mirror_is_given_up_and_the_next_one_used(
+    prefix: str, server: Server, tmp_path: Path
+) -> None:
+    # With a 1 s timeout a mirror below 20 kB/s is dropped after about a second, not after
+    # the DRIP_SECONDS it would keep going.
+    source = server.source(prefix, "good")
+    paths = fetch(source, tmp_path / "dl", [T_TEST], progressbar=False, timeout=1)
+    assert paths[T_TEST].read_bytes() == (server.root / "good" / T_TEST).read_bytes()
+    assert server.requests == [f"/{prefix}/{T_TEST}", f"/good/{T_TEST}"]
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(server.source(prefix), tmp_path / "dl2", [T_TEST], progressbar=False, timeout=1)
+    assert "too slow" in str(info.value), str(info.value)[:600]
+    assert info.value.reason == "the download was too slow"
+    assert leftovers(tmp_path / "dl2") == []
+
+
+def test_html_page_is_stopped_and_named_as_the_cause(server: Server, tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(server.source("html"), tmp_path / "dl", [T_TEST], progressbar=False, timeout=5)
+    assert "HTML page" in str(info.value)
+    assert "HTML page instead of the data" in info.value.reason
+    assert leftovers(tmp_path / "dl") == []
+
+
+@pytest.mark.parametrize(("prefix", "needle"), [("long", "sent more than"), ("huge", "announces")])
+def test_download_larger_than_the_known_size_is_stopped(
+    prefix: str, needle: str, server: Server, tmp_path: Path
+) -> None:
+    sizes = {f: (server.root / "good" / f).stat().st_size for f in MNIST_FILES.values()}
+    source = DataSource(
+        name="sized",
+        files=server.source_hashes,
+        mirrors=(f"{server.url}/{prefix}/",),
+        sizes=sizes,
+    )
+    with pytest.raises(DataUnavailableError, match=needle) as info:
+        fetch(source, tmp_path / "dl", [X_TRAIN], progressbar=False, timeout=5)
+    assert "larger than the known" in info.value.reason or "more data" in info.value.reason
+    assert leftovers(tmp_path / "dl") == []
+
+
+def test_known_sizes_are_the_mirrors_files(fashion_dir: Path) -> None:
+    from mitbadak.data import FASHION_MNIST, MNIST
+
+    assert set(MNIST.sizes) == set(MNIST.files) == set(FASHION_MNIST.sizes)
+    # Debian's copies lack only the gzip name field: the file name and its NUL.
+    for fname, size in FASHION_MNIST.sizes.items():
+        assert size == (fashion_dir / fname).stat().st_size + len(fname.removesuffix(".gz")) + 1
+
+
+def test_downloaded_files_honour_the_umask(server: Server, tmp_path: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        paths = fetch(server.source("good"), tmp_path / "dl", progressbar=False, timeout=5)
+    finally:
+        os.umask(old)
+    for path in paths.values():
+        assert path.stat().st_mode & 0o777 == 0o664, path
+
+
+def test_files_in_data_dir_are_checked_even_when_cached(server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    write_mnist_files(folder, server.arrays)
+    source = server.source("good")
+    load_mnist(dataset=source, data_dir=folder, download=False)  # now cached
+    damaged = bytearray((folder / T_TEST).read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (folder / T_TEST).write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=f"{T_TEST}: hash"):
+        load_mnist(dataset=source, data_dir=folder, download=False)
+    with pytest.raises(ValueError, match="is not a folder"):
+        load_mnist(dataset=source, data_dir=tmp_path / "typo", download=False)
+
+
+_SIGTERM_SCRIPT = """
+import sys
+from pathlib import Path
+from mitbadak.data import DataSource, fetch
+hashes = dict(arg.split("=", 1) for arg in sys.argv[3:])
+source = DataSource(name="t", files=hashes, mirrors=(sys.argv[1],))
+fetch(source, Path(sys.argv[2]), ["{name}"], progressbar=False, timeout=30)
+"""
+
+
+def test_sigterm_during_a_download_leaves_no_temporary_file(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "dl"
+    hashes = [f"{name}={digest}" for name, digest in server.source_hashes.items()]
+    script = _SIGTERM_SCRIPT.format(name=X_TRAIN)
+    env = {**os.environ, "NO_PROXY": "127.0.0.1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, f"{server.url}/drip/", str(dest), *hashes], env=env
+    )
+    try:
+        # The download has begun once pooch's temporary file exists; then stop it.
+        for _ in range(600):
+            if leftovers(dest):
+                break
+            time.sleep(0.05)
+        assert leftovers(dest), "the download never started"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert leftovers(dest) == []
+
+
+_CLI_SCRIPT = """
+import sys
+from mitbadak.data import sources
+from mitbadak.cli import main
+hashes = dict(arg.split("=", 1) for arg in sys.argv[2:])
+# MNIST as the command line knows it, served by the test's dripping mirror.
+sources.SOURCES["mnist"] = sources.DataSource(name="mnist", files=hashes, mirrors=(sys.argv[1],))
+sys.exit(main(["train", "--dataset", "mnist", "--no-progress", "--out", "run"]))
+"""
+
+
+def test_sigterm_while_train_downloads_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    hashes = [f"{name}={digest}" for name, digest in server.source_hashes.items()]
+    env = {**os.environ, "NO_PROXY": "127.0.0.1", ENV_VAR: str(cache)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI_SCRIPT, f"{server.url}/drip/", *hashes],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if leftovers(cache / "mnist"):
+                break
+            time.sleep(0.05)
+        assert leftovers(cache / "mnist"), "the download never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 143, err
+    assert err.strip() == "mitbadak: stopped by SIGTERM"
+    assert leftovers(cache / "mnist") == []
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_data_folder_is_named_as_the_cause(server: Server, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "8k") as disk:
+        with pytest.raises(DataUnavailableError) as info:
+            fetch(server.source("good"), disk / "dl", [X_TRAIN], progressbar=False, timeout=5)
+        assert "No space left on device" in info.value.reason and "network" not in info.value.reason
+        assert leftovers(disk / "dl") == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [("tofile", "HTTP 302"), ("badchunk", "a mirror sent a broken answer")],
+)
+def test_redirects_to_local_files_and_broken_answers_are_failures(
+    prefix: str, reason: str, server: Server, tmp_path: Path
+) -> None:
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(server.source(prefix), tmp_path / "dl", [T_TEST], progressbar=False, timeout=5)
+    assert reason in info.value.reason
+    assert leftovers(tmp_path / "dl") == []

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
+import threading
+import tracemalloc
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +260,87 @@ def test_gzip_module_agrees_the_trailer_is_checked(tmp_path: Path) -> None:
     data[-8] ^= 1
     with pytest.raises(gzip.BadGzipFile):
         gzip.decompress(bytes(data))
+
+
+# --- hostile files: bounded memory, no hang, the file named ---------------------------------
+
+
+def _gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
+    """``header`` followed by ``zeros`` zero bytes, gzipped in chunks (a few hundred KB)."""
+    block = bytes(1 << 22)
+    with gzip.GzipFile(path, "wb", mtime=0) as f:
+        f.write(header)
+        for start in range(0, zeros, len(block)):
+            f.write(block[: min(len(block), zeros - start)])
+    return path
+
+
+def _peak_bytes(action: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        action()
+    except ValueError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_gzip_bomb_is_not_inflated_past_the_header_size(tmp_path: Path) -> None:
+    # The header promises 10,000 labels; the stream inflates to 256 MiB.
+    header = struct.pack(">4BI", 0, 0, 0x08, 1, 10_000)
+    path = _gzip_bomb(tmp_path / LABELS, header, 256 << 20)
+    assert path.stat().st_size < 1 << 20
+    peak = _peak_bytes(lambda: read_error(path))
+    assert peak < 100 << 20, f"{peak >> 20} MiB to refuse a {path.stat().st_size} byte file"
+    assert "too long" in read_error(path)
+
+
+def test_header_larger_than_memory_is_refused_before_allocating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mitbadak._memory import available_memory
+    from mitbadak.data import idx
+
+    assert available_memory() is not None  # the check below must not be vacuous
+    monkeypatch.setattr(idx, "available_memory", lambda: 1 << 20)
+    header = struct.pack(">4B3I", 0, 0, 0x08, 3, 60_000, 28, 28)
+    path = _gzip_bomb(tmp_path / IMAGES, header, 47_040_000)
+    message = read_error(path)
+    assert message.endswith("more than the 1.0 MiB of memory available")
+    # A payload that disagrees is counted (not kept) for the message.
+    path = _gzip_bomb(tmp_path / IMAGES, header, 47_040_000 - 784)
+    assert "payload holds 47039216 (too short)" in read_error(path)
+
+
+def test_more_than_64_dimensions_names_the_file(tmp_path: Path) -> None:
+    data = bytes([0, 0, 0x08, 65]) + struct.pack(">65I", *([1] * 65)) + b"\x07"
+    message = read_error(write(tmp_path, "many-idx65", data))
+    assert "65 dimensions" in message and "at most 64" in message
+    assert "many-idx65" in read_error(write(tmp_path, "many-idx65.gz", gz(data)))
+
+
+def test_folder_fifo_and_device_are_refused_unread(tmp_path: Path) -> None:
+    folder = tmp_path / IMAGES
+    folder.mkdir()
+    assert "is a folder" in read_error(folder)
+    fifo = tmp_path / LABELS
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            read_idx(fifo)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=attempt, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # release the stuck reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("read_idx blocked on a FIFO")
+    assert isinstance(outcome[0], ValueError) and "named pipe" in str(outcome[0])
+    with pytest.raises(ValueError, match="/dev/zero: is a device"):
+        read_idx("/dev/zero")

@@ -464,6 +464,8 @@ CORRUPTIONS = {
     "count mismatch": lambda p: _rewrite(p, t_test=np.zeros(3, np.uint8)),
     "scalar hashes": lambda p: _rewrite(p, source_hashes=np.array(7)),
     "npy instead of npz": lambda p: _write_npy(p, np.zeros(3)),
+    # Compressed members could inflate past the file's size: the cache is never compressed.
+    "compressed": lambda p: np.savez_compressed(p, **_members(p)),  # type: ignore[arg-type]
 }
 
 
@@ -514,3 +516,15 @@ def test_unwritable_cache_dir_only_skips_caching(
     _check_tiny(source, folder, a)
     _check_tiny(source, folder, a)
     assert not (blocker / "cache").exists()
+
+
+def test_an_unusable_data_folder_only_costs_the_cache(
+    fashion_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "~no-such-user-here/data")
+    monkeypatch.setattr(sources.pooch, "retrieve", no_network)
+    (x, _), _ = load_mnist(dataset="fashion-mnist", normalize=False)  # Debian's copies
+    assert x.shape == (60000, 784)
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist(dataset="mnist")
+    assert info.value.reason.startswith(f"{ENV_VAR}='~no-such-user-here/data' is not a usable")

@@ -12,7 +12,7 @@ import pytest
 from conftest import require_fashion
 from mitbadak.gradcheck import gradient_check
 from mitbadak.layers import Affine, Relu, SoftmaxWithLoss
-from mitbadak.models import Sequential, TwoLayerNet
+from mitbadak.models import CLI_MODELS, BuildOptions, Sequential, TwoLayerNet
 
 PARAM_SHAPES = {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}
 
@@ -357,3 +357,26 @@ def test_param_names_must_point_at_real_parameters() -> None:
         Sequential({"fc": affine}, param_names={"W": ("fc", "V"), "b": ("fc", "b")})
     with pytest.raises(ValueError, match=r"\('nope', 'W'\)"):
         Sequential({"fc": affine}, param_names={"W": ("nope", "W"), "b": ("fc", "b")})
+
+
+@pytest.mark.parametrize("name", list(CLI_MODELS))
+def test_param_shapes_are_known_before_building(name: str) -> None:
+    # save/load and the command line refuse a network too large for memory from its
+    # settings alone, so every network must say its parameter shapes without building.
+    cls = CLI_MODELS[name]
+    net = cls.build((784,), 10, BuildOptions(), rng=np.random.default_rng(0))
+    shapes = cls.Config(**net.config()).param_shapes()
+    assert shapes == {key: value.shape for key, value in net.params.items()}
+
+
+@pytest.mark.parametrize("name", list(CLI_MODELS))
+def test_a_network_too_large_for_memory_is_refused_before_drawing(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mitbadak import _memory
+
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1 << 10)
+    with pytest.raises(_memory.MemoryNeededError, match=r"needs about .* only 1.0 KiB"):
+        CLI_MODELS[name].build((784,), 10, BuildOptions(), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="TwoLayerNet with 7,950,000,000,010 float32"):
+        TwoLayerNet(784, 10**10, 10)

@@ -1,8 +1,9 @@
 """The whole networks against their PyTorch twins (tests/torch_reference.py), in float64.
 
 TwoLayerNet over hypothesis-generated sizes and values; one training step of
-MultiLayerNet (batch norm and weight decay) and of SimpleConvNet (padded
-convolution); and one SGD step of TwoLayerNet against ``torch.optim.SGD``. The loss,
+MultiLayerNet (batch norm and weight decay), of SimpleConvNet (padded
+convolution) and of DeepConvNet (dropout masks shared); and one SGD step of TwoLayerNet
+against ``torch.optim.SGD``. The loss,
 the scores and every parameter gradient must agree with torch autograd's.
 
 The module is skipped, with the reason, when PyTorch is not installed.
@@ -18,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mitbadak.models import SimpleConvNet, TwoLayerNet
+from mitbadak.models import DeepConvNet, SimpleConvNet, TwoLayerNet
 from test_nets import small_mlp
 
 if TYPE_CHECKING:
@@ -132,3 +133,26 @@ def test_simpleconvnet_training_step_matches_torch() -> None:
     assert set(tgrads) == set(net.params)
     for name, tgrad in tgrads.items():
         np.testing.assert_allclose(grads[name], tgrad, rtol=1e-9, atol=1e-12)
+
+
+# --- DeepConvNet ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("input_dim", [(1, 28, 28), (3, 10, 9)])
+def test_deepconvnet_training_step_matches_torch(input_dim: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(12)
+    # The book's filters on MNIST-sized images (channels >= 8 take the wide-row
+    # convolution and the flipped-filter dx), and on odd-sized colour images.
+    net = DeepConvNet(input_dim, hidden_size=7, output_size=4, rng=rng, dtype=np.float64)
+    for i in range(1, 9):  # nonzero biases, so that a bias on the wrong axis shows
+        net.params[f"b{i}"] = 0.1 * rng.standard_normal(net.params[f"b{i}"].shape)
+    x, t = rng.standard_normal((3, *input_dim)), rng.integers(0, 4, 3)
+    loss, grads = net.loss_and_gradient(x, t)
+    tloss, tgrads = torch_reference.loss_and_grads(net, x, t)
+    assert loss == pytest.approx(tloss, rel=1e-12)
+    assert set(tgrads) == set(net.params)
+    for name, tgrad in tgrads.items():
+        np.testing.assert_allclose(grads[name], tgrad, rtol=1e-9, atol=1e-12, err_msg=name)
+    # Inference too: predict leaves no dropout mask behind, so the twin applies none.
+    ours = net.predict(x)
+    close(ours, torch_reference.scores(net, x, torch_reference.tensors(net)))

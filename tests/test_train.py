@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mitbadak.models import TwoLayerNet
 from mitbadak.optimizers import SGD
-from mitbadak.train import Trainer, TrainingDiverged
+from mitbadak.train import EpochRecord, Trainer, TrainingDiverged
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,3 +115,89 @@ def test_mismatched_data() -> None:
 def test_final_evaluation_can_follow_the_book_exactly() -> None:
     history = _trainer(final_evaluation=False).train()
     assert [r.iteration for r in history.epochs] == [0, 30, 60, 90]
+
+
+def test_ctrl_c_during_the_final_evaluation_keeps_the_run() -> None:
+    def interrupt(record: EpochRecord) -> None:
+        if record.iteration == 99:  # the final evaluation, after the last update
+            raise KeyboardInterrupt
+
+    trainer = _trainer(on_epoch=interrupt)
+    reference = _trainer(final_evaluation=False)
+    reference.train()
+    history = trainer.train()
+    assert history.stopped == "interrupted"
+    assert len(history.train_loss) == 100
+    for name, value in trainer.network.params.items():
+        np.testing.assert_array_equal(value, reference.network.params[name])
+
+
+def test_ctrl_c_after_an_update_keeps_that_update() -> None:
+    def interrupt(record: EpochRecord) -> None:
+        if record.iteration == 30:
+            raise KeyboardInterrupt
+
+    trainer = _trainer(on_epoch=interrupt)
+    trainer.train()
+    reference = _trainer(iters=31, final_evaluation=False)
+    reference.train()
+    assert len(trainer.history.train_loss) == 31
+    for name, value in trainer.network.params.items():
+        np.testing.assert_array_equal(value, reference.network.params[name])
+
+
+class _InterruptedSGD(SGD):
+    """Updates the first parameter, then is interrupted: a Ctrl-C in mid-update."""
+
+    def update(self, params: Any, grads: Any) -> None:
+        if len(self.calls) == 5:
+            first = next(iter(params))
+            params[first] -= 1.0
+            raise KeyboardInterrupt
+        self.calls.append(1)
+        super().update(params, grads)
+
+    calls: list[int]
+
+
+def test_ctrl_c_in_mid_update_restores_the_weights_before_it() -> None:
+    optimizer = _InterruptedSGD(lr=0.1)
+    optimizer.calls = []
+    trainer = _trainer(optimizer=optimizer)
+    trainer.train()
+    reference = _trainer(optimizer=SGD(lr=0.1), iters=5, final_evaluation=False)
+    reference.train()
+    assert trainer.history.stopped == "interrupted"
+    for name, value in trainer.network.params.items():
+        np.testing.assert_array_equal(value, reference.network.params[name])
+
+
+def test_divergence_before_any_update_blames_the_initial_weights() -> None:
+    x, t = _blobs(60, 0)
+    net = TwoLayerNet(8, 16, 3, 1e30, rng=np.random.default_rng(0))
+    initial = {name: value.copy() for name, value in net.params.items()}
+    trainer = Trainer(net, x, t, x, t, batch_size=20, iters=10, rng=np.random.default_rng(0))
+    with pytest.raises(TrainingDiverged, match="first iteration, before any update") as info:
+        trainer.train()
+    assert info.value.iteration == 0
+    assert "learning rate" not in str(info.value) and "last" not in str(info.value)
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(value, initial[name])
+
+
+def test_eval_samples_evaluates_on_the_first_samples_of_each_set() -> None:
+    trainer = _trainer(eval_samples=50, final_evaluation=False)
+    seen: list[int] = []
+    accuracy = trainer.network.accuracy
+
+    def counting(x: np.ndarray, t: np.ndarray, **kw: object) -> float:
+        seen.append(len(x))
+        return accuracy(x, t, **kw)  # type: ignore[arg-type]
+
+    trainer.network.accuracy = counting  # type: ignore[method-assign,assignment]
+    history = trainer.train()
+    # Train and test set, once per epoch (iterations 0, 30, 60, 90), 50 samples each.
+    assert len(history.epochs) == 4
+    assert seen == [50, 50] * 4
+    with pytest.raises(ValueError, match="eval_samples must be a positive integer"):
+        _trainer(eval_samples=0)

@@ -6,7 +6,8 @@ hand-written backward passes must match. Everything is float64.
 
 - :func:`tensors`: the network's parameters as float64 leaf tensors that record gradients;
 - :func:`scores`: the scores before softmax of ``TwoLayerNet``, ``MultiLayerNet`` (batch
-  norm in training mode, no dropout) or ``SimpleConvNet``;
+  norm in training mode, no dropout), ``SimpleConvNet`` or ``DeepConvNet`` (with the
+  dropout masks of the network's most recent training forward);
 - :func:`cross_entropy`: the mean cross-entropy for integer labels or one-hot rows;
 - :func:`penalty`: ``MultiLayerNet``'s weight decay ``0.5 λ Σ ‖W‖²``;
 - :func:`loss`: cross-entropy plus penalty, the quantity ``net.loss_and_gradient`` returns;
@@ -23,7 +24,8 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
 from mitbadak.batchnorm import BatchNormalization
-from mitbadak.models import MultiLayerNet, Network, SimpleConvNet, TwoLayerNet
+from mitbadak.dropout import Dropout
+from mitbadak.models import DeepConvNet, MultiLayerNet, Network, SimpleConvNet, TwoLayerNet
 
 __all__ = ["cross_entropy", "loss", "loss_and_grads", "penalty", "scores", "tensors"]
 
@@ -86,6 +88,28 @@ def _simple_conv_scores(
     return h @ p["W3"] + p["b3"]
 
 
+def _deep_conv_scores(net: DeepConvNet, x: ArrayLike, p: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Six convolutions with ReLU, max pooling after every second; Affine → ReLU →
+    dropout → Affine → dropout. The dropout masks are the network's own, from its most
+    recent training forward (our masks already hold the 1 / (1 - p) scale)."""
+
+    def dropout(h: torch.Tensor, name: str) -> torch.Tensor:
+        layer = net.layers.get(name)
+        if not isinstance(layer, Dropout) or layer.mask is None:
+            return h
+        return h * torch.tensor(layer.mask, dtype=torch.float64)
+
+    xt = _input(x)
+    h = xt.reshape(xt.shape[0], *net.cfg.input_dim)
+    for i, conv in enumerate(net.cfg.conv_params, start=1):
+        h = F.conv2d(h, p[f"W{i}"], p[f"b{i}"], stride=conv["stride"], padding=conv["pad"])
+        h = torch.relu(h)
+        if i % 2 == 0:
+            h = F.max_pool2d(h, 2, 2)
+    h = dropout(torch.relu(h.flatten(1) @ p["W7"] + p["b7"]), "Dropout1")
+    return dropout(h @ p["W8"] + p["b8"], "Dropout2")
+
+
 def scores(net: Network, x: ArrayLike, params: dict[str, torch.Tensor]) -> torch.Tensor:
     """The scores before softmax that ``net.predict(x, train=True)`` computes, in torch.
 
@@ -98,6 +122,8 @@ def scores(net: Network, x: ArrayLike, params: dict[str, torch.Tensor]) -> torch
         return _multi_layer_scores(net, x, params)
     if isinstance(net, SimpleConvNet):
         return _simple_conv_scores(net, x, params)
+    if isinstance(net, DeepConvNet):
+        return _deep_conv_scores(net, x, params)
     raise TypeError(f"no torch twin for {type(net).__name__}")
 
 

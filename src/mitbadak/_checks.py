@@ -19,7 +19,9 @@ from numpy.typing import DTypeLike
 from mitbadak._types import FloatArray
 
 __all__ = [
+    "as_book_labels",
     "as_float_input",
+    "as_float_lenient",
     "check_float_dtype",
     "check_int",
     "check_param",
@@ -151,4 +153,34 @@ def check_param(name: str, value: object, ndim: int) -> FloatArray:
         raise ValueError(f"{name} must have {ndim} dimension(s), received shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite numbers only, received NaN or inf")
+    return arr
+
+
+def as_float_lenient(x: object, name: str = "x") -> FloatArray:
+    """The book's leniency, for the adapters of :mod:`mitbadak.book` only.
+
+    Float arrays come back as they are; Python numbers, lists and integer or bool arrays
+    (which the book's code accepts) become float64 arrays. Anything that is not numbers
+    is a ``TypeError``. The rest of the library stays strict (:func:`as_float_input`).
+    """
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return x
+    if isinstance(x, float | np.floating):
+        return as_float_input(x, name)
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged lists
+        raise TypeError(f"{name} must be numbers, received {type(x).__name__}: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numbers, received {type(x).__name__} of {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def as_book_labels(t: object) -> np.ndarray:
+    """Labels as the book's code accepts them, for :mod:`mitbadak.book` only: a list
+    becomes an array, and a column of labels ``(N, 1)`` becomes ``(N,)``. One-hot rows
+    ``(N, C)`` and label vectors ``(N,)`` are returned as they are."""
+    arr = np.asarray(t)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        return arr[:, 0]
     return arr

@@ -1,158 +1,48 @@
-"""Convolution and pooling on image batches (chapter 7 of the book).
+"""Convolution and pooling layers on image batches (chapter 7 of the book).
 
 Images are ``(N, C, H, W)``: batch, channels, height, width. Both layers turn the
-sliding windows into a matrix with :func:`im2col` so that the work becomes one
-matrix product, and route gradients back with :func:`col2im`.
-
-Layout of the column matrix
----------------------------
-The book's ``im2col`` returns a 2-D matrix ``(N * OH * OW, C * FH * FW)`` with one
-row per output pixel. Here each image keeps its own block, ``(N, C * FH * FW,
-OH * OW)`` (the layout Caffe uses). With it the convolution is ``W_col @ col``
-batched over images and comes out directly as ``(N, FN, OH * OW)``, already in
-``(N, C, H, W)`` order, so no transpose copy is needed; building the matrix is a
-handful of slice copies (``benchmarks/bench_conv.py`` measures the difference).
-The book's matrix is ``col.transpose(0, 2, 1).reshape(-1, C * FH * FW)``.
-
-Both functions loop over the ``FH * FW`` filter offsets, copying (or adding) a
-strided slice of the whole batch each time, never over pixels, and avoid
-``np.add.at``, which is slow.
+sliding windows into a matrix (see :mod:`mitbadak.im2col`) so that the work becomes
+matrix products and whole-array operations; ``im2col``, ``col2im`` and
+``conv_output_size`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mitbadak._checks import as_float_input, check_int
 from mitbadak._types import FloatArray
+from mitbadak.im2col import (
+    RowUnfolder,
+    col2im,
+    conv_output_size,
+    im2col,
+    out_hw,
+    pad_images,
+    window_view,
+)
 from mitbadak.layers import Layer, WeightLayer
 
-__all__ = ["Convolution", "Flatten", "Pooling", "col2im", "conv_output_size", "im2col"]
+__all__ = [
+    "COL_CHUNK_BYTES",
+    "Convolution",
+    "Flatten",
+    "Pooling",
+    "col2im",
+    "conv_output_size",
+    "im2col",
+]
 
-
-def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
-    """Output length of a window sliding over one axis: ``(in + 2 pad - filter) // stride + 1``.
-
-    Windows that would stick out past the padded edge are dropped (floor division),
-    as in the book and in PyTorch. The result may be zero or negative when the
-    filter is larger than the padded input; callers check it.
-    """
-    return (input_size + 2 * pad - filter_size) // stride + 1
-
-
-def _out_hw(
-    x_shape: tuple[int, ...], filter_h: int, filter_w: int, stride: int, pad: int, what: str
-) -> tuple[int, int]:
-    h, w = x_shape[2], x_shape[3]
-    out_h = conv_output_size(h, filter_h, stride, pad)
-    out_w = conv_output_size(w, filter_w, stride, pad)
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError(
-            f"{what} of size {filter_h}x{filter_w} with pad={pad} does not fit input of "
-            f"shape {x_shape}: the output would be {out_h}x{out_w}; expected a padded input "
-            f"of at least {filter_h}x{filter_w}"
-        )
-    return out_h, out_w
-
-
-def _window(a: FloatArray, i: int, j: int, out_h: int, out_w: int, stride: int) -> FloatArray:
-    """The view of ``a: (N, C, Hp, Wp)`` seen by offset ``(i, j)`` of every window."""
-    return a[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
-
-
-def _pad(x: FloatArray, pad: int, value: float) -> FloatArray:
-    if pad == 0:
-        return x
-    n, c, h, w = x.shape
-    xp = np.full((n, c, h + 2 * pad, w + 2 * pad), value, dtype=x.dtype)
-    xp[:, :, pad : pad + h, pad : pad + w] = x
-    return xp
-
-
-def im2col(
-    input_data: FloatArray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
-) -> FloatArray:
-    """Unfold every ``filter_h x filter_w`` window of a batch into a column.
-
-    Parameters
-    ----------
-    input_data : (N, C, H, W)
-    filter_h, filter_w : window size
-    stride, pad : step between windows; zeros added on each side
-
-    Returns
-    -------
-    col : (N, C * FH * FW, OH * OW), a new array; ``col[n, :, p]`` is the window
-        of image ``n`` at output pixel ``p`` (row-major), flattened in ``(C, FH,
-        FW)`` order to match ``W.reshape(FN, -1)``.
-    """
-    x = as_float_input(input_data, "input_data")
-    if x.ndim != 4:
-        raise ValueError(f"im2col expects input of shape (N, C, H, W), received {x.shape}")
-    filter_h = check_int("filter_h", filter_h, 1)
-    filter_w = check_int("filter_w", filter_w, 1)
-    stride = check_int("stride", stride, 1)
-    pad = check_int("pad", pad, 0)
-    out_h, out_w = _out_hw(x.shape, filter_h, filter_w, stride, pad, "a window")
-    n, c = x.shape[:2]
-    xp = _pad(x, pad, 0.0)
-    col = np.empty((n, c, filter_h, filter_w, out_h, out_w), dtype=x.dtype)
-    for i in range(filter_h):
-        for j in range(filter_w):
-            col[:, :, i, j] = _window(xp, i, j, out_h, out_w, stride)
-    return col.reshape(n, c * filter_h * filter_w, out_h * out_w)
-
-
-def col2im(
-    col: FloatArray,
-    input_shape: tuple[int, ...],
-    filter_h: int,
-    filter_w: int,
-    stride: int = 1,
-    pad: int = 0,
-) -> FloatArray:
-    """The adjoint of :func:`im2col`: add every column back onto the pixels it came from.
-
-    Overlapping windows add up, which is what backprop through :func:`im2col`
-    needs; padding is cut off again.
-
-    Parameters
-    ----------
-    col : (N, C * FH * FW, OH * OW)
-    input_shape : (N, C, H, W) of the array that was unfolded
-
-    Returns
-    -------
-    (N, C, H, W), a new array of ``col``'s dtype.
-    """
-    col = as_float_input(col, "col")
-    if len(input_shape) != 4:
-        raise ValueError(f"input_shape must be (N, C, H, W), received {input_shape}")
-    filter_h = check_int("filter_h", filter_h, 1)
-    filter_w = check_int("filter_w", filter_w, 1)
-    stride = check_int("stride", stride, 1)
-    pad = check_int("pad", pad, 0)
-    n, c, h, w = (int(d) for d in input_shape)
-    out_h, out_w = _out_hw((n, c, h, w), filter_h, filter_w, stride, pad, "a window")
-    expected = (n, c * filter_h * filter_w, out_h * out_w)
-    if col.shape != expected:
-        raise ValueError(
-            f"col must have shape {expected} for input_shape {tuple(input_shape)}, "
-            f"received {col.shape}"
-        )
-    blocks = col.reshape(n, c, filter_h, filter_w, out_h, out_w)
-    dxp = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
-    for i in range(filter_h):
-        for j in range(filter_w):
-            # Within one offset no two windows share a pixel, so a plain += on
-            # the strided view is exact (unlike fancy-index assignment).
-            _window(dxp, i, j, out_h, out_w, stride)[...] += blocks[:, :, i, j]
-    if pad == 0:
-        return dxp
-    return dxp[:, :, pad : pad + h, pad : pad + w].copy()
+#: Size of the column matrix that :class:`Convolution` unfolds at once: small enough
+#: to stay in cache until the GEMM reads it (benchmarks/README.md, "DeepConvNet step").
+COL_CHUNK_BYTES = 2**20
+#: A batch whose columns take at most this many bytes is unfolded at once, and the
+#: columns are kept from forward to backward (an image's first layer, few channels).
+COL_KEEP_BYTES = 2**23
 
 
 class Convolution(WeightLayer):
@@ -167,6 +57,14 @@ class Convolution(WeightLayer):
 
     ``forward`` maps x: (N, C, H, W) to (N, FN, OH, OW) with
     ``OH = (H + 2 pad - FH) // stride + 1`` (likewise ``OW``).
+
+    The batch is unfolded a chunk of images at a time (:data:`COL_CHUNK_BYTES`), so
+    that each chunk's columns are still in cache when the GEMMs read them, and
+    backward unfolds the chunk again instead of keeping the whole batch's columns
+    (nine times the input for 3x3 filters). With stride 1, ``pad < FH, FW`` and at
+    least 8 input channels, ``dx`` is itself a convolution, of ``dout`` padded by
+    ``F - 1 - pad`` with the flipped filters; otherwise the columns' gradients go
+    back through :func:`col2im`.
     """
 
     config_keys = ("stride", "pad")
@@ -175,9 +73,29 @@ class Convolution(WeightLayer):
         super().__init__(W, b, w_ndim=4, out_axis=0)
         self.stride = check_int("stride", stride, 1)
         self.pad = check_int("pad", pad, 0)
-        self.x_shape: tuple[int, ...] | None = None
+        self.x: FloatArray | None = None
+        self.col: FloatArray | None = None  # the forward's columns, if one chunk held them
         self.out_shape: tuple[int, ...] | None = None
-        self.col: FloatArray | None = None
+
+    def _unfolder(self, x: FloatArray, out_h: int, out_w: int) -> tuple[Any, int, int]:
+        """A function from a chunk of x to its columns ``(n, C * FH * FW, OH * row)``,
+        the images per chunk, and ``row``, the columns per output row."""
+        _, c, fh, fw = self.params["W"].shape
+        # Wide rows pay for their faster copies only when there are many of them.
+        wide = self.stride == 1 and c >= 8
+        row = x.shape[3] + 2 * self.pad if wide else out_w
+        per_image = c * fh * fw * out_h * row * x.itemsize
+        if per_image * len(x) <= COL_KEEP_BYTES:
+            step = len(x)
+        else:
+            step = max(1, min(len(x), COL_CHUNK_BYTES // per_image))
+        if wide:
+            return RowUnfolder((step, *x.shape[1:]), self.pad, self.pad, fh, fw, x.dtype), step, row
+
+        def columns(xs: FloatArray) -> FloatArray:
+            return im2col(xs, fh, fw, self.stride, self.pad)
+
+        return columns, step, row
 
     def forward(self, x: FloatArray, *, train: bool = False) -> FloatArray:
         """x: (N, C, H, W). Returns (N, FN, OH, OW)."""
@@ -189,38 +107,82 @@ class Convolution(WeightLayer):
                 f"Convolution expects input of shape (N, {c}, H, W) for filters of shape "
                 f"{W.shape}, received {x.shape}"
             )
-        out_h, out_w = _out_hw(x.shape, fh, fw, self.stride, self.pad, "a filter")
-        n = x.shape[0]
-        col = im2col(x, fh, fw, self.stride, self.pad)
-        # (FN, C*FH*FW) @ (N, C*FH*FW, OH*OW): one small GEMM per image, NCHW out.
-        out = W.reshape(fn, -1) @ col
-        out += b[:, np.newaxis]
-        self.col = col
-        self.x_shape = x.shape
-        self.out_shape = (n, fn, out_h, out_w)
-        return out.reshape(self.out_shape)
+        out_h, out_w = out_hw(x.shape, fh, fw, self.stride, self.pad, "a filter")
+        out = np.empty((x.shape[0], fn, out_h, out_w), dtype=np.result_type(W, x))
+        w_col, bias = W.reshape(fn, -1), b.reshape(fn, 1, 1)
+        columns, step, row = self._unfolder(x, out_h, out_w)
+        self.col = None
+        for s in range(0, len(x), step):
+            col = columns(x[s : s + step])
+            # (FN, C*FH*FW) @ (n, C*FH*FW, OH*row): one GEMM per image, NCHW out.
+            if row == out_w:
+                o = out[s : s + step].reshape(len(col), fn, -1)
+                np.matmul(w_col, col, out=o)
+                o += bias.reshape(fn, 1)
+            else:
+                o = (w_col @ col).reshape(-1, fn, out_h, row)
+                np.add(o[..., :out_w], bias, out=out[s : s + step])
+        if step == len(x):
+            self.col = col  # small enough to keep for backward
+        self.x = x
+        self.out_shape = out.shape
+        return out
 
     def backward_params(self, dout: FloatArray) -> None:
         """Fill dW and db without computing dx (for a network's first layer)."""
-        dout = self._check_dout(dout, self.out_shape)
-        col = self.col
-        assert col is not None
-        n, fn = dout.shape[:2]
-        d = dout.reshape(n, fn, -1)
-        # Per image dout_n (FN, L) @ col_nᵀ (L, K), then summed over the batch:
-        # one tensordot would have to copy both operands first.
-        self.grads["W"] = (d @ col.transpose(0, 2, 1)).sum(axis=0).reshape(self.params["W"].shape)
-        self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        self._backward(dout, need_dx=False)
 
     def backward(self, dout: FloatArray) -> FloatArray:
         """dout: (N, FN, OH, OW). Returns dx: (N, C, H, W); fills dW, db."""
-        self.backward_params(dout)
-        assert self.x_shape is not None
+        dx = self._backward(dout, need_dx=True)
+        assert dx is not None
+        return dx
+
+    def _backward(self, dout: FloatArray, *, need_dx: bool) -> FloatArray | None:
+        dout = self._check_dout(dout, self.out_shape)
+        x = self.x
+        assert x is not None
         W = self.params["W"]
-        fn, _, fh, fw = W.shape
-        d = dout.reshape(dout.shape[0], fn, -1)
-        dcol = W.reshape(fn, -1).T @ d
-        return col2im(dcol, self.x_shape, fh, fw, self.stride, self.pad)
+        fn, c, fh, fw = W.shape
+        n, _, out_h, out_w = dout.shape
+        h, w = x.shape[2:]
+        dtype = np.result_type(W, dout)
+        dW_T = np.zeros((c * fh * fw, fn), dtype=dtype)
+        columns, step, row = self._unfolder(x, out_h, out_w)
+        if self.col is not None:
+            kept = self.col
+            columns = lambda _: kept  # noqa: E731
+        # dout laid out like the columns, zeros in the garbage columns of each row.
+        d = np.zeros((step, fn, out_h, row), dtype=dtype) if row != out_w else None
+        # The flipped convolution's GEMM has C rows: for few channels (an image's
+        # first layer) scattering the columns back with col2im is faster.
+        flipped = need_dx and self.stride == 1 and self.pad < min(fh, fw) and c >= 8
+        if flipped:
+            w_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, -1)
+            dout_columns = RowUnfolder(
+                (step, fn, out_h, out_w), fh - 1 - self.pad, fw - 1 - self.pad, fh, fw, dtype
+            )
+        dx = np.empty(x.shape, dtype=dtype) if need_dx else None
+        for s in range(0, n, step):
+            xs, ds = x[s : s + step], dout[s : s + step]
+            if d is None:
+                dc = ds
+            else:
+                dc = d[: len(xs)]
+                dc[..., :out_w] = ds
+            # (n, K, L) @ (n, L, FN): BLAS runs this about twice as fast as dout @ colᵀ.
+            dW_T += (columns(xs) @ dc.reshape(len(xs), fn, -1).transpose(0, 2, 1)).sum(axis=0)
+            if dx is None:
+                continue
+            if flipped:
+                r = w_flip @ dout_columns(ds)  # (n, C, H * (W + FW - 1))
+                dx[s : s + step] = r.reshape(-1, c, h, w + fw - 1)[..., :w]
+            else:
+                dcol = W.reshape(fn, -1).T @ ds.reshape(len(xs), fn, -1)
+                dx[s : s + step] = col2im(dcol, xs.shape, fh, fw, self.stride, self.pad)
+        self.grads["W"] = np.ascontiguousarray(dW_T.T).reshape(W.shape)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        return dx
 
 
 class Pooling(Layer):
@@ -266,14 +228,14 @@ class Pooling(Layer):
         x = as_float_input(x)
         if x.ndim != 4:
             raise ValueError(f"Pooling expects input of shape (N, C, H, W), received {x.shape}")
-        out_h, out_w = _out_hw(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "a window")
-        xp = _pad(x, self.pad, -np.inf)
+        out_h, out_w = out_hw(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "a window")
+        xp = pad_images(x, self.pad, -np.inf)
         offsets = self.pool_h * self.pool_w
         arg_max = np.zeros((*x.shape[:2], out_h, out_w), dtype=np.min_scalar_type(offsets - 1))
-        out = _window(xp, 0, 0, out_h, out_w, self.stride).copy()
+        out = window_view(xp, 0, 0, out_h, out_w, self.stride).copy()
         for k in range(1, offsets):
             i, j = divmod(k, self.pool_w)
-            candidate = _window(xp, i, j, out_h, out_w, self.stride)
+            candidate = window_view(xp, i, j, out_h, out_w, self.stride)
             # Strictly greater: a later equal value does not take over, so ties go
             # to the first maximum in the window. Offsets only grow, so "set to k
             # where better" is max(arg_max, better * k): plain arithmetic, which
@@ -298,7 +260,7 @@ class Pooling(Layer):
             i, j = divmod(k, self.pool_w)
             # Multiplying by the 0/1 mask is faster than np.where; it differs only
             # for an infinite dout (inf * 0 is NaN), when training has diverged anyway.
-            _window(dxp, i, j, out_h, out_w, self.stride)[...] += dout * (arg_max == k)
+            window_view(dxp, i, j, out_h, out_w, self.stride)[...] += dout * (arg_max == k)
         if p == 0:
             return dxp
         return dxp[:, :, p : p + h, p : p + w].copy()

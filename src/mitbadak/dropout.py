@@ -60,8 +60,10 @@ class Dropout(Layer):
             self.mask = None
             return x.copy()
         self.last_rng_state = self.rng.bit_generator.state
-        draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(x.shape, dtype=draw_dtype) >= p
+        # Drawn in float64 whatever x's dtype, so that the mask depends only on the
+        # generator's state: a float64 copy of a float32 network (the numerical
+        # gradient's) replays exactly the masks that the float32 network drew.
+        keep = self.rng.random(x.shape) >= p
         scale = x.dtype.type(1.0 / (1.0 - p))
         self.mask = np.where(keep, scale, x.dtype.type(0))
         return x * self.mask

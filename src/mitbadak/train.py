@@ -30,7 +30,16 @@ def iterations_per_epoch(n_samples: int, batch_size: int) -> int:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the model holds the last good weights."""
+    """The loss became NaN or infinite; the model holds the last weights with a finite loss.
+
+    ``iteration`` is where it happened and ``loss`` the value; at iteration 0 no update
+    had been made, so the initial weights themselves gave the non-finite loss.
+    """
+
+    def __init__(self, message: str, *, iteration: int = 0, loss: float = math.nan) -> None:
+        super().__init__(message)
+        self.iteration = iteration
+        self.loss = loss
 
 
 @dataclass
@@ -77,6 +86,8 @@ class Trainer:
     rng : the generator for batch sampling (explicit, for reproducible runs)
     eval_batch_size : chunk size for the accuracy passes (see
         :data:`mitbadak.models.EVAL_BATCH_SIZE`)
+    eval_samples : evaluate each epoch on the first ``eval_samples`` samples of each
+        set only (the book's ``evaluate_sample_num_per_epoch``); None: all of them
     final_evaluation : also evaluate after the last iteration when it is not an
         epoch boundary (the book does not; a user wants the final model's accuracy)
     on_epoch, on_iteration : optional callbacks (progress display)
@@ -97,6 +108,7 @@ class Trainer:
         sampling: Literal["replacement", "shuffle"] = "replacement",
         rng: np.random.Generator | None = None,
         eval_batch_size: int = EVAL_BATCH_SIZE,
+        eval_samples: int | None = None,
         final_evaluation: bool = True,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_iteration: Callable[[int, float], None] | None = None,
@@ -129,10 +141,16 @@ class Trainer:
         self.sampling = sampling
         self.rng = check_rng(rng)
         self.eval_batch_size = check_positive_int("eval_batch_size", eval_batch_size)
+        self.eval_samples = (
+            None if eval_samples is None else check_positive_int("eval_samples", eval_samples)
+        )
         self.final_evaluation = final_evaluation
         self.on_epoch = on_epoch
         self.on_iteration = on_iteration
         self.history = History()
+        #: The KeyboardInterrupt (or subclass: a signal turned into one) that stopped
+        #: the last run, if one did.
+        self.interruption: KeyboardInterrupt | None = None
 
     def _batches(self) -> Any:
         n = len(self.x_train)
@@ -150,15 +168,16 @@ class Trainer:
                 done += 1
 
     def evaluate(self, iteration: int, loss: float, elapsed: float) -> EpochRecord:
-        """Accuracy on the full training and test sets, recorded in the history."""
+        """Accuracy on the training and test sets (their first ``eval_samples``), recorded
+        in the history."""
         start = time.perf_counter()
-        net = self.network
+        net, k, chunk = self.network, self.eval_samples, self.eval_batch_size
         record = EpochRecord(
             epoch=round(iteration / self.iter_per_epoch, 4),
             iteration=iteration,
             loss=loss,
-            train_acc=net.accuracy(self.x_train, self.t_train, batch_size=self.eval_batch_size),
-            test_acc=net.accuracy(self.x_test, self.t_test, batch_size=self.eval_batch_size),
+            train_acc=net.accuracy(self.x_train[:k], self.t_train[:k], batch_size=chunk),
+            test_acc=net.accuracy(self.x_test[:k], self.t_test[:k], batch_size=chunk),
             elapsed=elapsed,
         )
         self.history.eval_seconds += time.perf_counter() - start
@@ -171,7 +190,8 @@ class Trainer:
         """Run the loop; returns the history (also kept as ``self.history``).
 
         Stops early at the first non-finite loss, raising :class:`TrainingDiverged`
-        after restoring the last weights whose loss was finite. Ctrl-C ends the run
+        after restoring the last weights whose loss was finite. Ctrl-C (a
+        ``KeyboardInterrupt`` at any point, the final evaluation included) ends the run
         cleanly with the weights of the last completed iteration.
         """
         net, history = self.network, self.history
@@ -180,42 +200,65 @@ class Trainer:
         start = time.perf_counter()
         iteration = 0
         loss = math.nan
+        updating = False
         # Overflow on the way to a NaN loss is reported once, by TrainingDiverged.
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 for idx in self._batches():
                     loss, grads = net.loss_and_gradient(self.x_train[idx], self.t_train[idx])
                     if not math.isfinite(loss):
-                        self._restore(last_good)
-                        history.stopped = "diverged"
-                        lr = getattr(self.optimizer, "lr", "?")
-                        history.message = (
-                            f"loss became {loss} at iteration {iteration} with learning rate {lr}; "
-                            "stopped and kept the last weights with a finite loss "
-                            "(try a smaller --lr)"
-                        )
-                        raise TrainingDiverged(history.message)
+                        raise self._diverged(iteration, loss, last_good)
                     # These weights gave a finite loss: remember them before updating.
                     for name in params:
                         np.copyto(last_good[name], params[name])
+                    updating = True
                     self.optimizer.update(params, grads)
+                    updating = False
                     history.train_loss.append(loss)
                     if self.on_iteration is not None:
                         self.on_iteration(iteration, loss)
                     if iteration % self.iter_per_epoch == 0:
                         self.evaluate(iteration, loss, time.perf_counter() - start)
                     iteration += 1
-            except KeyboardInterrupt:
-                # An update may have been cut short halfway through the parameters.
-                self._restore(last_good)
+                last_eval = history.epochs[-1].iteration if history.epochs else -1
+                if self.final_evaluation and last_eval != iteration - 1:
+                    self.evaluate(iteration - 1, loss, time.perf_counter() - start)
+            except KeyboardInterrupt as exc:
+                self.interruption = exc
+                # Only an update cut short halfway through the parameters needs undoing;
+                # anywhere else the weights are those of the last completed iteration.
+                if updating:
+                    self._restore(last_good)
                 history.stopped = "interrupted"
                 history.message = f"interrupted after {iteration} iterations"
+            except BaseException:
+                # Any other error in mid-update leaves the weights of the last iteration too.
+                if updating:
+                    self._restore(last_good)
+                raise
             finally:
                 history.train_seconds = time.perf_counter() - start - history.eval_seconds
-        last_eval = history.epochs[-1].iteration if history.epochs else -1
-        if self.final_evaluation and history.stopped == "finished" and last_eval != iteration - 1:
-            self.evaluate(iteration - 1, loss, time.perf_counter() - start)
         return history
+
+    def _diverged(
+        self, iteration: int, loss: float, last_good: dict[str, NDArray]
+    ) -> TrainingDiverged:
+        history = self.history
+        history.stopped = "diverged"
+        if iteration == 0:
+            history.message = (
+                f"loss was {loss} at the first iteration, before any update: the initial "
+                "weights already give a non-finite loss, so nothing was trained"
+            )
+        else:
+            self._restore(last_good)
+            lr = getattr(self.optimizer, "lr", "?")
+            history.message = (
+                f"loss became {loss} at iteration {iteration} with learning rate {lr}; "
+                f"stopped and kept the weights of iteration {iteration - 1}, the last with a "
+                "finite loss"
+            )
+        return TrainingDiverged(history.message, iteration=iteration, loss=loss)
 
     def _restore(self, snapshot: dict[str, NDArray]) -> None:
         for name, value in snapshot.items():

@@ -42,6 +42,10 @@ def positive_int(text: str) -> int:
     return int(_number(text, integer=True, minimum=0, strict=True, what="a positive integer"))
 
 
+def non_negative_int(text: str) -> int:
+    return int(_number(text, integer=True, minimum=0, strict=False, what="an integer >= 0"))
+
+
 def positive_float(text: str) -> float:
     return _number(text, integer=False, minimum=0, strict=True, what="a positive number")
 
@@ -116,7 +120,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default="replacement",
         help="batches drawn with replacement as in the book, or shuffled epochs",
     )
-    train.add_argument("--seed", type=int, default=0, help="seeds weights and batches (default: 0)")
+    train.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seeds weights and batches (default: 0)"
+    )
     train.add_argument(
         "--weight-init-std",
         type=positive_float,
@@ -155,10 +161,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="language of curves.png's titles and labels (default: ko under a Korean locale "
         "such as LANG=ko_KR.UTF-8, else en)",
     )
-
-
-def non_negative_int(text: str) -> int:
-    return int(_number(text, integer=True, minimum=0, strict=False, what="an integer >= 0"))
 
 
 def input_shape(text: str) -> tuple[int, ...]:
@@ -328,14 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument(
         "--hidden", type=positive_int, default=default_hidden, help=f"(default: {default_hidden})"
     )
-    gradcheck.add_argument("--seed", type=int, default=0)
+    gradcheck.add_argument("--seed", type=non_negative_int, default=0)
+
+    _add_explain(commands)
+    _add_check(commands)
 
     commands.add_parser(
         "doctor",
         help="what this machine gives mitbadak (Python, BLAS, data, Hangul font, console)",
         description="One line per check, each saying what to do when something is missing.",
     )
-    _add_explain(commands)
-    _add_check(commands)
     _add_serve(commands)
     return parser

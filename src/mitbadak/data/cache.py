@@ -13,7 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mitbadak._files import atomic_target
-from mitbadak.data.sources import DataSource, cache_dir
+from mitbadak._memory import check_fits
+from mitbadak._npz import NpzArchive
+from mitbadak.data.sources import DataSource, DataUnavailableError, cache_dir
 
 __all__ = ["array_cache_path", "discard_array_cache", "read_array_cache", "write_array_cache"]
 
@@ -50,39 +52,44 @@ def read_array_cache(source: DataSource, keys: Iterable[str]) -> dict[str, NDArr
     FileNotFoundError
         If there is no cache file.
     ValueError
-        If it is not a readable ``.npz`` (bad zip, CRC error, truncated), lacks a key, or
-        records other source hashes. The caller deletes it and rebuilds.
+        If it is not a readable ``.npz`` (bad zip, CRC error, truncated, compressed, not a
+        regular file), lacks a key, records other source hashes, or holds more than the
+        available memory. The caller deletes it and rebuilds.
     """
     path = array_cache_path(source)
     try:
-        # Opened here rather than by np.load, which leaks its handle when the zip is bad.
-        with path.open("rb") as f:
-            # allow_pickle=False: the cache is data only and must never execute anything.
-            loaded = np.load(f, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise ValueError(f"{path.name}: holds a single array, expected an .npz archive")
-            with loaded as npz:
-                return _read_npz(npz, path.name, source.cache_key(), keys)
+        # Uncompressed members only: the cache never holds more than its size on disk,
+        # and nothing is read before its header has been checked.
+        with NpzArchive(path, max_members=16, stored_only=True) as archive:
+            return _read_npz(archive, path.name, source.cache_key(), keys)
     except FileNotFoundError:
         raise
     except Exception as exc:
-        # Deliberately broad: a damaged zip fails in many ways (BadZipFile, EOFError,
-        # zlib.error, NotImplementedError for a garbled compression field, ...), and for a
-        # cache every one of them means the same thing: do not trust it, rebuild it.
+        # Deliberately broad: for a cache every failure means the same thing: do not
+        # trust it, rebuild it.
         raise ValueError(f"{path.name}: unreadable cache ({type(exc).__name__}: {exc})") from exc
 
 
 def _read_npz(
-    npz: np.lib.npyio.NpzFile, name: str, expected: tuple[str, ...], keys: Iterable[str]
+    archive: NpzArchive, name: str, expected: tuple[str, ...], keys: Iterable[str]
 ) -> dict[str, NDArray[np.generic]]:
-    if _HASHES_KEY not in npz:
+    if _HASHES_KEY not in archive:
         raise ValueError(f"{name}: records no source hashes")
-    stored = npz[_HASHES_KEY]
-    if stored.dtype.kind != "U" or stored.ndim != 1 or tuple(stored.tolist()) != expected:
+    header = archive.header(_HASHES_KEY)
+    if header.dtype.kind != "U" or len(header.shape) != 1 or header.nbytes > 1 << 16:
+        raise ValueError(f"{name}: records hashes as {header.dtype} {header.shape}")
+    stored = archive.read(_HASHES_KEY, max_bytes=1 << 16)
+    if tuple(stored.tolist()) != expected:
         raise ValueError(f"{name}: records hashes {stored.tolist()}, expected {list(expected)}")
-    # Indexing an NpzFile reads the member in full, which makes zipfile check its CRC-32:
-    # a flipped bit surfaces here as BadZipFile, not as wrong pixels.
-    return {key: npz[key] for key in keys}
+    wanted = list(keys)
+    missing = [key for key in wanted if key not in archive]
+    if missing:
+        raise ValueError(f"{name}: lacks {missing}")
+    headers = {key: archive.header(key) for key in wanted}
+    check_fits(sum(h.nbytes for h in headers.values()), f"reading {name}")
+    # Reading each member in full makes zipfile check its CRC-32: a flipped bit surfaces
+    # as BadZipFile, not as wrong pixels.
+    return {key: archive.read(key, max_bytes=headers[key].nbytes) for key in wanted}
 
 
 def write_array_cache(source: DataSource, arrays: Mapping[str, NDArray[np.generic]]) -> bool:
@@ -91,16 +98,16 @@ def write_array_cache(source: DataSource, arrays: Mapping[str, NDArray[np.generi
     Uncompressed on purpose: decompressing would cost about as much as parsing the gzip
     sources again, which would defeat the cache.
     """
-    path = array_cache_path(source)
     members: dict[str, Any] = {_HASHES_KEY: np.array(source.cache_key()), **arrays}
     try:
+        path = array_cache_path(source)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Readers see either the old file or the complete new one, never a partial write.
         with atomic_target(path) as tmp, tmp.open("wb") as f:
             np.savez(f, **members)
         return True
-    except OSError:
-        # A read-only or full cache folder only costs speed; loading must still work.
+    except (OSError, DataUnavailableError):
+        # A read-only, full or unusable cache folder only costs speed; loading must still work.
         return False
 
 
@@ -108,5 +115,5 @@ def discard_array_cache(source: DataSource) -> None:
     """Delete the cached arrays of ``source`` if they exist (and can be deleted)."""
     try:
         array_cache_path(source).unlink(missing_ok=True)
-    except OSError:
+    except (OSError, DataUnavailableError):
         pass

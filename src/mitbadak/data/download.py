@@ -4,7 +4,9 @@ A file that fails its hash is never parsed: in the user's ``data_dir`` it is an 
 do not delete the user's files), in a system folder it is skipped with a warning, in our
 own cache it is deleted and downloaded again. Downloads go through :func:`pooch.retrieve`,
 which streams into a temporary file next to the target and renames it only once the hash
-matches, so a failed or corrupt download never leaves a file behind.
+matches, so a failed or corrupt download never leaves a file behind; the transfer itself
+(:mod:`mitbadak.data.transfer`) has a deadline and a size cap. A SIGTERM during a download
+removes the partial file before the process ends.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pooch
 
+from mitbadak._files import default_mode, sigterm_cleans_up
 from mitbadak.data.sources import (
     ENV_VAR,
     DataSource,
@@ -25,8 +30,9 @@ from mitbadak.data.sources import (
     cache_dir,
     matching_hash,
 )
+from mitbadak.data.transfer import download, failure_reason
 
-__all__ = ["fetch", "locate"]
+__all__ = ["fetch", "locate", "verify_data_dir"]
 
 
 def _auto_progressbar() -> bool:
@@ -74,15 +80,18 @@ def locate(
     DataUnavailableError
         If a file is missing and ``download`` is False or every mirror failed.
     """
-    download_dir = cache_dir() / source.name
-    folders: list[tuple[Path, str]] = []
-    if data_dir is not None:
-        folders.append((Path(data_dir), "data_dir"))
-    folders += [(folder, "system") for folder in source.system_dirs]
-    folders.append((download_dir, "cache"))
+    found = {} if data_dir is None else verify_data_dir(source, data_dir)
+    folders: list[tuple[Path, str]] = [(folder, "system") for folder in source.system_dirs]
+    unusable: DataUnavailableError | None = None
+    try:
+        download_dir = cache_dir() / source.name
+        folders.append((download_dir, "cache"))
+    except DataUnavailableError as exc:
+        unusable = exc  # only an error if a file must be downloaded
 
-    found: dict[str, Path] = {}
     for fname in source.files:
+        if fname in found:
+            continue
         for folder, kind in folders:
             path = folder / fname
             if not path.is_file():
@@ -91,14 +100,8 @@ def locate(
             if ok:
                 found[fname] = path
                 break
-            expected = " or ".join(source.accepted_hashes(fname))
-            if kind == "data_dir":
-                raise ValueError(
-                    f"{path}: hash {actual} is not the known {source.name} {fname} "
-                    f"({expected}); the file is corrupt or a different version, replace it "
-                    f"or remove it from {folder}"
-                )
             if kind == "system":
+                expected = " or ".join(source.accepted_hashes(fname))
                 warnings.warn(
                     f"ignoring {path}: hash {actual} is not the known {expected}",
                     stacklevel=2,
@@ -107,13 +110,44 @@ def locate(
 
     missing = [fname for fname in source.files if fname not in found]
     if missing and not download:
-        searched = ", ".join(str(folder) for folder, _ in folders)
+        searched = ", ".join(str(f) for f in [data_dir, *(folder for folder, _ in folders)] if f)
         raise DataUnavailableError(
             f"{source.name}: {', '.join(missing)} not found (searched {searched}) and "
-            f"download=False. {_what_to_do(source)}"
+            f"download=False. {_what_to_do(source)}",
+            reason=f"{', '.join(missing)} not found and download=False",
         )
     if missing:
+        if unusable is not None:
+            raise unusable
         found.update(fetch(source, download_dir, missing, progressbar=progressbar, timeout=timeout))
+    return found
+
+
+def verify_data_dir(source: DataSource, data_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """The files of ``source`` present in ``data_dir``, each checked against its hash.
+
+    ``ValueError`` naming the file if one fails (a user's file is reported, never
+    deleted or silently passed over), or if ``data_dir`` is not a folder.
+    """
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise ValueError(f"data_dir {folder} is not a folder")
+    found: dict[str, Path] = {}
+    for fname in source.files:
+        path = folder / fname
+        if not path.exists():
+            continue
+        if not path.is_file():
+            raise ValueError(f"{path}: is not a file")
+        ok, actual = matching_hash(path, source.accepted_hashes(fname))
+        if not ok:
+            expected = " or ".join(source.accepted_hashes(fname))
+            raise ValueError(
+                f"{path}: hash {actual} is not the known {source.name} {fname} "
+                f"({expected}); the file is corrupt or a different version, replace it "
+                f"or remove it from {folder}"
+            )
+        found[fname] = path
     return found
 
 
@@ -167,14 +201,7 @@ def fetch(
         )
     if progressbar is None:
         progressbar = _auto_progressbar()
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataUnavailableError(
-            f"{source.name}: cannot create the download folder {dest} ({exc}); set "
-            f"{ENV_VAR} to a writable folder. {_what_to_do(source)}"
-        ) from exc
-    downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    _check_writable(source, dest)
 
     # pooch logs every attempt at INFO level; failed attempts are reported once, in the
     # error below, and a real download shows its progress bar instead.
@@ -182,13 +209,53 @@ def fetch(
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        return _fetch_files(source, dest, wanted, downloader)
+        with sigterm_cleans_up():
+            return _fetch_files(source, dest, wanted, progressbar=progressbar, timeout=timeout)
     finally:
         logger.setLevel(level)
 
 
+def _check_writable(source: DataSource, dest: Path) -> None:
+    """``DataUnavailableError`` saying why, unless files can be created in ``dest``."""
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=dest):
+            pass
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        env = os.environ.get(ENV_VAR, "")
+        setting = f"{ENV_VAR}={env!r}: " if env else ""
+        reason = f"{setting}{dest} is not a writable folder ({why})"
+        raise DataUnavailableError(
+            f"{source.name}: cannot create the download folder {dest} or write in it ({why}); set "
+            f"{ENV_VAR} to a writable folder. {_what_to_do(source)}",
+            reason=reason,
+        ) from exc
+
+
+def _downloader(
+    source: DataSource, fname: str, *, timeout: float, progressbar: bool
+) -> Callable[..., None]:
+    """What pooch calls to fill its temporary file: our bounded transfer."""
+
+    def run(url: str, output_file: str, _: Any) -> None:
+        download(
+            url,
+            output_file,
+            size_limit=source.size_limit(fname),
+            timeout=timeout,
+            gzip_expected=fname.endswith(".gz"),
+            progressbar=progressbar,
+        )
+        # pooch's temporary file is 0600 and keeps that mode when renamed: give the
+        # file the mode the user's umask asks for.
+        os.chmod(output_file, default_mode())
+
+    return run
+
+
 def _fetch_files(
-    source: DataSource, dest: Path, wanted: list[str], downloader: pooch.HTTPDownloader
+    source: DataSource, dest: Path, wanted: list[str], *, progressbar: bool, timeout: float
 ) -> dict[str, Path]:
     fetched: dict[str, Path] = {}
     for fname in wanted:
@@ -204,6 +271,8 @@ def _fetch_files(
         if fname in fetched:
             continue
         failures: list[str] = []
+        reasons: list[str] = []
+        downloader = _downloader(source, fname, timeout=timeout, progressbar=progressbar)
         for mirror in source.mirrors:
             url = source.url(mirror, fname)
             try:
@@ -216,8 +285,10 @@ def _fetch_files(
                 )
             except (ValueError, OSError) as exc:
                 # ValueError: pooch's hash mismatch (it has already deleted the download).
-                # OSError: requests' errors (HTTP status, connection, timeout) and disk errors.
+                # OSError: connection, HTTP, timeout and size errors, and disk errors.
                 failures.append(f"  {url}\n    {type(exc).__name__}: {_one_line(exc)}")
+                if (reason := failure_reason(exc)) not in reasons:
+                    reasons.append(reason)
                 continue
             fetched[fname] = dest / fname
             break
@@ -225,7 +296,8 @@ def _fetch_files(
             tried = "\n".join(failures) if failures else "  (no mirrors configured)"
             raise DataUnavailableError(
                 f"{source.name}: could not download {fname}; every address failed:\n"
-                f"{tried}\n{_what_to_do(source)}"
+                f"{tried}\n{_what_to_do(source)}",
+                reason="; ".join(reasons) or "no mirrors configured",
             )
     return fetched
 
@@ -236,9 +308,13 @@ def _one_line(exc: BaseException) -> str:
 
 def _what_to_do(source: DataSource) -> str:
     names = ", ".join(source.files)
+    try:
+        folder = str(cache_dir() / source.name)
+    except DataUnavailableError:
+        folder = f"the folder {ENV_VAR} names"
     return (
         f"To use {source.name} offline, put the files {names} in a folder and pass "
-        f"data_dir=<folder> (or copy them into {cache_dir() / source.name}, or set "
+        f"data_dir=<folder> (or copy them into {folder}, or set "
         f"{ENV_VAR}=<folder> and copy them into <folder>/{source.name}); or use "
         f'dataset="mnist-sample", which ships with mitbadak and needs no download.'
     )

@@ -13,16 +13,26 @@ http://yann.lecun.com/exdb/mnist/ (section "File formats") for the original desc
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from mitbadak._files import open_regular
+from mitbadak._memory import available_memory, format_bytes
+
 __all__ = ["IDX_TYPES", "idx_magic", "parse_idx", "read_idx"]
+
+
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
 
 #: IDX type code -> big-endian NumPy dtype of one payload item.
 IDX_TYPES: dict[int, np.dtype[np.generic]] = {
@@ -36,6 +46,13 @@ IDX_TYPES: dict[int, np.dtype[np.generic]] = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_FMT = ">4B"
+#: NumPy's limit on an array's dimensions.
+MAX_DIMS = 64
+_CHUNK = 1 << 20
+#: Surplus payload inflated only to be counted for an error message, at most.
+_COUNT_LIMIT = 64 << 20
+#: The memory budget where the system does not say how much is available.
+_UNKNOWN_MEMORY = 16 << 30
 
 
 def idx_magic(dtype: np.dtype[np.generic], ndim: int) -> int:
@@ -73,7 +90,10 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.generic]:
 
     Gzip is recognised by its magic bytes ``1f 8b``; a file named ``*.gz`` that does not
     start with them (typically an HTML error page saved under the data file's name) is
-    rejected rather than parsed as raw IDX.
+    rejected rather than parsed as raw IDX. The header is read first and the payload
+    inflated only up to the size it implies, so a gzip bomb costs no more memory than the
+    array the header describes, and a header describing more than the available memory
+    is refused before anything is allocated.
 
     Parameters
     ----------
@@ -91,39 +111,27 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.generic]:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not valid IDX: corrupt or truncated gzip, wrong magic bytes,
-        unknown type code, zero dimensions, or a payload longer or shorter than the
-        header's dimensions say. The message starts with the file's name.
+        If the file is not valid IDX: a folder, FIFO or device; corrupt or truncated gzip,
+        wrong magic bytes, unknown type code, zero or more than 64 dimensions, or a payload
+        longer or shorter than the header's dimensions say. The message starts with the
+        file's name.
     """
     path = Path(path)
     name = path.name
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        data = _gunzip(raw, name)
-    elif path.suffix == ".gz":
-        raise ValueError(
-            f"{name}: named .gz but is not gzip data (starts with {raw[:16]!r}, "
-            f"expected bytes 1f 8b); a failed download often saves an HTML error page "
-            f"under the file's name, so delete it and fetch the file again"
-        )
-    else:
-        data = raw
-    return parse_idx(data, name)
-
-
-def _gunzip(raw: bytes, name: str) -> bytes:
-    """Decompress gzip data, turning every decoder failure into a ValueError naming the file."""
-    try:
-        # gzip.decompress checks the CRC-32 and length trailer of every member, so a bit flip
-        # or a cut-off download cannot slip through as a short but plausible payload.
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        # EOFError: truncated stream; gzip.BadGzipFile (an OSError): bad header, CRC or
-        # length; zlib.error: corrupt deflate data.
-        raise ValueError(
-            f"{name}: gzip data is corrupt or truncated ({type(exc).__name__}: {exc}); "
-            f"the file is {len(raw)} bytes, delete it and fetch it again"
-        ) from exc
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        start = f.read(16)
+        f.seek(0)
+        if start[:2] == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                return _read_stream(stream, name, None, size)
+        if path.suffix == ".gz":
+            raise ValueError(
+                f"{name}: named .gz but is not gzip data (starts with {start!r}, "
+                f"expected bytes 1f 8b); a failed download often saves an HTML error page "
+                f"under the file's name, so delete it and fetch the file again"
+            )
+        return _read_stream(f, name, size, size)
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray[np.generic]:
@@ -146,13 +154,41 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray[np.generic]:
     ValueError
         If ``data`` is not valid IDX; see :func:`read_idx`.
     """
-    if len(data) < 4:
+    return _read_stream(io.BytesIO(data), name, len(data), len(data))
+
+
+def _read_stream(
+    stream: _Reader, name: str, total: int | None, file_size: int
+) -> NDArray[np.generic]:
+    """Parse IDX from ``stream``; ``total`` is its length when known (uncompressed)."""
+    try:
+        return _parse(stream, name, total)
+    except OSError as exc:
+        if total is not None:  # a plain file: a real read error, not bad data
+            raise OSError(exc.errno, f"{name}: {exc.strerror or exc}") from exc
+        raise _corrupt(name, exc, file_size) from exc
+    except (EOFError, zlib.error) as exc:
+        raise _corrupt(name, exc, file_size) from exc
+
+
+def _corrupt(name: str, exc: BaseException, file_size: int) -> ValueError:
+    # EOFError: truncated stream; gzip.BadGzipFile (an OSError): bad header, CRC or
+    # length; zlib.error: corrupt deflate data.
+    return ValueError(
+        f"{name}: gzip data is corrupt or truncated ({type(exc).__name__}: {exc}); "
+        f"the file is {file_size} bytes, delete it and fetch it again"
+    )
+
+
+def _parse(stream: _Reader, name: str, total: int | None) -> NDArray[np.generic]:
+    magic = _read_upto(stream, 4)
+    if len(magic) < 4:
         raise ValueError(
-            f"{name}: {len(data)} bytes is too short for an IDX header (expected at least 4)"
+            f"{name}: {len(magic)} bytes is too short for an IDX header (expected at least 4)"
         )
-    zero0, zero1, type_code, ndim = struct.unpack_from(_HEADER_FMT, data)
+    zero0, zero1, type_code, ndim = struct.unpack(_HEADER_FMT, magic)
     if (zero0, zero1) != (0, 0):
-        raise ValueError(f"{name}: {_bad_magic_message(data[:4])}")
+        raise ValueError(f"{name}: {_bad_magic_message(magic)}")
     if type_code not in IDX_TYPES:
         known = ", ".join(f"0x{code:02X} ({dt.name})" for code, dt in IDX_TYPES.items())
         raise ValueError(
@@ -160,23 +196,88 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray[np.generic]:
         )
     if ndim == 0:
         raise ValueError(f"{name}: header says 0 dimensions; expected at least 1")
+    if ndim > MAX_DIMS:
+        raise ValueError(f"{name}: header says {ndim} dimensions; an array has at most {MAX_DIMS}")
     header_len = 4 + 4 * ndim
-    if len(data) < header_len:
+    raw_dims = _read_upto(stream, 4 * ndim)
+    if len(raw_dims) < 4 * ndim:
         raise ValueError(
             f"{name}: header says {ndim} dimensions, which needs {header_len} header bytes, "
-            f"but the file is only {len(data)} bytes"
+            f"but the file is only {4 + len(raw_dims)} bytes"
         )
-    dims = struct.unpack_from(f">{ndim}I", data, 4)
+    dims = struct.unpack(f">{ndim}I", raw_dims)
     dtype = IDX_TYPES[type_code]
-    payload_len = len(data) - header_len
     # Python ints: the product of absurd (e.g. byte-swapped) dims must not overflow.
     n_items = math.prod(dims)
-    if payload_len != n_items * dtype.itemsize:
-        raise ValueError(f"{name}: {_size_mismatch_message(dims, dtype, payload_len)}")
-    array = np.frombuffer(data, dtype=dtype, offset=header_len).reshape(dims)
-    # astype copies into native order; the copy also makes the result writable (frombuffer
-    # over bytes is read-only), which callers normalising in place rely on.
-    return array.astype(dtype.newbyteorder("="))
+    implied = n_items * dtype.itemsize
+    if total is not None and total - header_len != implied:
+        raise ValueError(f"{name}: {_size_mismatch_message(dims, dtype, total - header_len)}")
+    budget = _memory_budget()
+    if implied > budget:
+        held = _count(stream, _COUNT_LIMIT)
+        fits = held < _COUNT_LIMIT and held != implied
+        text = _size_mismatch_message(dims, dtype, held) if fits else ""
+        raise ValueError(
+            f"{name}: header says {n_items} items of {dtype.itemsize} bytes, more than the "
+            f"{format_bytes(budget)} of memory available" + (f"; {text}" if text else "")
+        )
+    array = np.empty(n_items, dtype=dtype)
+    got = _fill(stream, array.view(np.uint8).reshape(-1).data)
+    if got < implied:
+        raise ValueError(f"{name}: {_size_mismatch_message(dims, dtype, got)}")
+    extra = _count(stream, max(implied, _COUNT_LIMIT))
+    if extra:
+        held = implied + extra
+        if extra >= max(implied, _COUNT_LIMIT):
+            raise ValueError(
+                f"{name}: header says {n_items} items (shape {dims}), the payload holds more "
+                f"than {held // dtype.itemsize} (too long); stopped reading there"
+            )
+        raise ValueError(f"{name}: {_size_mismatch_message(dims, dtype, held)}")
+    # In place into native order: no second copy of the payload.
+    native = (
+        array.byteswap(inplace=True).view(dtype.newbyteorder("=")) if not dtype.isnative else array
+    )
+    return native.reshape(dims)
+
+
+def _memory_budget() -> int:
+    free = available_memory()
+    return _UNKNOWN_MEMORY if free is None else free
+
+
+def _read_upto(stream: _Reader, n: int) -> bytes:
+    parts = []
+    while n > 0:
+        chunk = stream.read(n)
+        if not chunk:
+            break
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _fill(stream: _Reader, buffer: memoryview) -> int:
+    """Read into ``buffer`` until it is full or the stream ends; the bytes read."""
+    done = 0
+    while done < len(buffer):
+        chunk = stream.read(min(_CHUNK, len(buffer) - done))
+        if not chunk:
+            break
+        buffer[done : done + len(chunk)] = chunk
+        done += len(chunk)
+    return done
+
+
+def _count(stream: _Reader, limit: int) -> int:
+    """Bytes left in the stream, reading at most ``limit`` of them (and keeping none)."""
+    seen = 0
+    while seen < limit:
+        chunk = stream.read(min(_CHUNK, limit - seen))
+        if not chunk:
+            break
+        seen += len(chunk)
+    return seen
 
 
 def _bad_magic_message(magic: bytes) -> str:

@@ -29,9 +29,9 @@ from mitbadak.data.cache import (
     read_array_cache,
     write_array_cache,
 )
-from mitbadak.data.download import locate
+from mitbadak.data.download import locate, verify_data_dir
 from mitbadak.data.idx import idx_magic, read_idx
-from mitbadak.data.sources import SOURCES, DataSource
+from mitbadak.data.sources import SOURCES, DataSource, DataUnavailableError
 
 __all__ = ["CLASS_NAMES", "DATASETS", "MNIST_FILES", "SAMPLE_FILE", "class_names", "load_mnist"]
 
@@ -114,8 +114,8 @@ def load_mnist(
         ``"mnist"``, ``"fashion-mnist"`` or ``"mnist-sample"`` (see ``DATASETS``), or a
         :class:`DataSource` with the four MNIST file names (e.g. a private mirror).
     data_dir : str or os.PathLike, optional
-        A folder holding the four ``*-ubyte.gz`` files, searched first. Ignored for
-        ``"mnist-sample"``.
+        A folder holding the four ``*-ubyte.gz`` files, searched first; the files in it
+        are checked against their hashes on every load. Ignored for ``"mnist-sample"``.
     download : bool
         Download missing files (into the cache folder). With False, never use the network.
 
@@ -130,8 +130,8 @@ def load_mnist(
     ValueError
         If ``dataset`` is unknown, or a file is invalid: corrupt gzip, not IDX, an image
         file where labels belong (or the reverse), image and label counts that differ, a
-        label outside 0..9, or a file failing its hash in ``data_dir``. The message names
-        the file.
+        label outside 0..9, a file failing its hash in ``data_dir``, or a ``data_dir``
+        that is not a folder. The message names the file.
     DataUnavailableError
         If files are missing and cannot be downloaded (or ``download`` is False).
 
@@ -139,7 +139,8 @@ def load_mnist(
     -----
     Parsed arrays are cached in ``cache_dir()``; a cache whose recorded hashes, keys or
     shapes are wrong, or which fails its zip CRC, is deleted and rebuilt, never used. Once
-    cached, a dataset loads without reading its source files again.
+    cached, a dataset loads without parsing its source files again (files in ``data_dir``
+    are still hashed).
     """
     train, test = _load_splits(dataset, data_dir=data_dir, download=download)
     train_arrays = _prepare(train, normalize, flatten, one_hot_label)
@@ -172,14 +173,18 @@ def _load_source(
             f"{source.name}: files must be exactly {sorted(MNIST_FILES.values())}, "
             f"received {sorted(source.files)}"
         )
-    cache_name = array_cache_path(source).name
+    if data_dir is not None:
+        # The user's files are checked on every load, even when the cache could answer:
+        # a corrupt or different file must never be passed over in silence.
+        verify_data_dir(source, data_dir)
     try:
+        cache_name = array_cache_path(source).name
         cached = read_array_cache(source, MNIST_FILES)
         return _validate(cached, {key: f"{cache_name}[{key}]" for key in MNIST_FILES})
-    except FileNotFoundError:
+    except (FileNotFoundError, DataUnavailableError):
         pass
-    except ValueError:
-        # Stale or corrupt: never trust any of it; rebuild from the verified sources.
+    except (ValueError, OSError):
+        # Stale, corrupt or unreadable: never trust any of it; rebuild from the sources.
         discard_array_cache(source)
 
     paths = locate(source, data_dir, download=download)

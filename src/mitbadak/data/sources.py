@@ -28,7 +28,9 @@ __all__ = [
     "SOURCES",
     "DataSource",
     "DataUnavailableError",
+    "MAX_UNKNOWN_SIZE",
     "cache_dir",
+    "describe_cache_dir",
     "matching_hash",
 ]
 
@@ -36,6 +38,9 @@ __all__ = [
 ENV_VAR = "MITBADAK_DATA"
 
 _HASH_ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+
+#: The most a download may grow to when its source does not give the file's size.
+MAX_UNKNOWN_SIZE = 256 << 20
 
 
 def _split_hash(known: str, what: str) -> tuple[str, str]:
@@ -64,11 +69,17 @@ def _normalise_hash(known: str) -> str:
 class DataUnavailableError(RuntimeError):
     """The dataset's files are neither on disk nor downloadable.
 
-    Raised when every mirror failed or when ``download=False`` and a file is missing; the
-    message lists what was tried and what to do instead. Not a ``ValueError``: nothing is
-    wrong with the caller's arguments, so a CLI can catch this and fall back to the bundled
-    ``"mnist-sample"``.
+    Raised when every mirror failed, when the data folder cannot be used, or when
+    ``download=False`` and a file is missing; the message lists what was tried and what to
+    do instead, and ``reason`` says in a few words why (``"no network: ..."``, ``"the
+    mirrors sent an HTML page instead of the data"``, ``"MITBADAK_DATA=... is not a
+    writable folder"``). Not a ``ValueError``: nothing is wrong with the caller's
+    arguments, so a CLI can catch this and fall back to the bundled ``"mnist-sample"``.
     """
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message.split("\n", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,9 @@ class DataSource:
         File name -> further hashes a local copy may have and still be the same data,
         e.g. Debian's copies, whose gzip headers were rewritten (name and time stripped)
         while the compressed payload stayed byte-identical.
+    sizes : Mapping[str, int]
+        File name -> its size in bytes on the mirrors: a download that grows past it is
+        stopped at once (without it, at :data:`MAX_UNKNOWN_SIZE`).
     """
 
     name: str
@@ -98,6 +112,7 @@ class DataSource:
     mirrors: tuple[str, ...]
     system_dirs: tuple[Path, ...] = ()
     also_accept: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name or self.name in (".", "..") or any(c in self.name for c in "/\\"):
@@ -114,6 +129,20 @@ class DataSource:
                 )
             for known in extra:
                 _split_hash(known, f"{self.name}: accepted hash of {fname}")
+        for fname, size in self.sizes.items():
+            if fname not in self.files:
+                raise ValueError(
+                    f"{self.name}: sizes names {fname!r}, which is not one of the files "
+                    f"{sorted(self.files)}"
+                )
+            if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+                raise ValueError(
+                    f"{self.name}: size of {fname} must be a positive int, received {size!r}"
+                )
+
+    def size_limit(self, fname: str) -> int:
+        """The most bytes a download of ``fname`` may have."""
+        return self.sizes.get(fname, MAX_UNKNOWN_SIZE)
 
     def accepted_hashes(self, fname: str) -> tuple[str, ...]:
         """Every hash a local copy of ``fname`` may have: the mirrors' first."""
@@ -153,6 +182,12 @@ MNIST = DataSource(
         ),
     },
     mirrors=_MNIST_MIRRORS,
+    sizes={
+        "train-images-idx3-ubyte.gz": 9912422,
+        "train-labels-idx1-ubyte.gz": 28881,
+        "t10k-images-idx3-ubyte.gz": 1648877,
+        "t10k-labels-idx1-ubyte.gz": 4542,
+    },
 )
 
 #: Fashion-MNIST (Xiao, Rasul, Vollgraf 2017), https://github.com/zalandoresearch/fashion-mnist
@@ -200,6 +235,13 @@ FASHION_MNIST = DataSource(
             "sha256:8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
         ),
     },
+    # Zalando's files: Debian's sizes plus the gzip name field Debian strips.
+    sizes={
+        "train-images-idx3-ubyte.gz": 26421880,
+        "train-labels-idx1-ubyte.gz": 29515,
+        "t10k-images-idx3-ubyte.gz": 4422102,
+        "t10k-labels-idx1-ubyte.gz": 5148,
+    },
 )
 
 #: The downloadable datasets by name.
@@ -211,11 +253,24 @@ def cache_dir() -> Path:
 
     ``$MITBADAK_DATA`` when set and non-empty, else the OS user cache
     (``pooch.os_cache("mitbadak")``, e.g. ``~/.cache/mitbadak`` on Linux). Not created here.
+    ``DataUnavailableError`` if ``$MITBADAK_DATA`` names a user's home that does not exist.
     """
     env = os.environ.get(ENV_VAR, "")
     if env:
-        return Path(env).expanduser()
+        try:
+            return Path(env).expanduser()
+        except RuntimeError as exc:  # "~someone" with no such user
+            reason = f"{ENV_VAR}={env!r} is not a usable folder ({exc})"
+            raise DataUnavailableError(
+                f"{reason}; set {ENV_VAR} to a folder", reason=reason
+            ) from exc
     return Path(pooch.os_cache("mitbadak"))
+
+
+def describe_cache_dir() -> str:
+    """How the data folder was chosen, for messages: ``MITBADAK_DATA=...`` or the path."""
+    env = os.environ.get(ENV_VAR, "")
+    return f"{ENV_VAR}={env!r}" if env else f"the data folder {pooch.os_cache('mitbadak')}"
 
 
 def _file_digest(path: Path, alg: str) -> str:

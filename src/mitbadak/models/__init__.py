@@ -5,6 +5,7 @@ class with one config object per network and the registry of network classes sha
 save/load and the command line; one module per book network.
 """
 
+from mitbadak.models.deep_convnet import DeepConvNet
 from mitbadak.models.multi_layer_net import MultiLayerNet
 from mitbadak.models.network import CLI_MODELS, MODELS, BuildOptions, Network
 from mitbadak.models.sequential import EVAL_BATCH_SIZE, ParamDict, Sequential
@@ -16,6 +17,7 @@ __all__ = [
     "EVAL_BATCH_SIZE",
     "MODELS",
     "BuildOptions",
+    "DeepConvNet",
     "MultiLayerNet",
     "Network",
     "ParamDict",

@@ -63,6 +63,17 @@ class MultiLayerNetConfig(NetworkConfig):
         # for a net without hidden layers.
         self._set("dropout_ratio", check_dropout_ratio(self.dropout_ratio))
 
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        sizes = [self.input_size, *self.hidden_size_list, self.output_size]
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i in range(1, len(sizes)):
+            shapes[f"W{i}"] = (sizes[i - 1], sizes[i])
+            shapes[f"b{i}"] = (sizes[i],)
+            if self.use_batchnorm and i < len(sizes) - 1:
+                shapes[f"gamma{i}"] = (sizes[i],)
+                shapes[f"beta{i}"] = (sizes[i],)
+        return shapes
+
 
 @register
 class MultiLayerNet(Network):
@@ -130,6 +141,7 @@ class MultiLayerNet(Network):
         )
         rng = check_rng(rng)
         dt = check_float_dtype(dtype)
+        cfg.check_fits(dt, type(self).__name__)
 
         sizes = [cfg.input_size, *cfg.hidden_size_list, cfg.output_size]
         layers: dict[str, Layer] = {}

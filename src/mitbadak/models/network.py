@@ -11,6 +11,7 @@ down twice. :data:`MODELS` maps class names to classes (for loading files) and
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self, cast
@@ -18,6 +19,7 @@ from typing import Any, ClassVar, Self, cast
 import numpy as np
 from numpy.typing import DTypeLike
 
+from mitbadak._memory import check_fits
 from mitbadak.layers import Layer, LossLayer
 from mitbadak.models.sequential import Sequential
 
@@ -29,8 +31,25 @@ class NetworkConfig:
     """Base of every network's settings: a frozen dataclass that validates itself.
 
     Subclasses check and normalise their fields in ``__post_init__`` with
-    :meth:`_set`; :meth:`to_dict` gives the JSON-ready form that save/load stores.
+    :meth:`_set`, and implement :meth:`param_shapes`; :meth:`to_dict` gives the
+    JSON-ready form that save/load stores.
     """
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every parameter the network will have, by its public name.
+
+        Known from the settings alone, so that a network too large for memory (or for
+        the file it is loaded from) is refused before anything is allocated.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement param_shapes")
+
+    def check_fits(self, dtype: np.dtype, network: str) -> None:
+        """``MemoryNeededError`` (a ``ValueError``) if the weights cannot fit in memory.
+
+        Each network's constructor calls this before drawing its weights.
+        """
+        count = sum(math.prod(shape) for shape in self.param_shapes().values())
+        check_fits(count * dtype.itemsize, f"{network} with {count:,} {dtype.name} parameters")
 
     def _set(self, name: str, value: object) -> None:
         # The dataclass is frozen for users; validation may still normalise a field once.

@@ -23,7 +23,14 @@ from mitbadak.initializers import check_scheme, init_weight
 from mitbadak.layers import Affine, Relu, SoftmaxWithLoss
 from mitbadak.models.network import BuildOptions, Network, NetworkConfig, register
 
-__all__ = ["SimpleConvNet", "SimpleConvNetConfig", "as_images", "check_input_dim"]
+__all__ = [
+    "SimpleConvNet",
+    "SimpleConvNetConfig",
+    "as_images",
+    "check_conv_param",
+    "check_input_dim",
+    "sample_image_shape",
+]
 
 _DEFAULT_CONV_PARAM: dict[str, int] = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
@@ -50,6 +57,29 @@ def as_images(net_name: str, xs: FloatArray, input_dim: tuple[int, ...]) -> Floa
     return xs
 
 
+def check_conv_param(
+    name: str, given: Mapping[str, int] | None, defaults: Mapping[str, int] = _DEFAULT_CONV_PARAM
+) -> dict[str, int]:
+    """One convolution's ``filter_num``, ``filter_size``, ``pad`` and ``stride``, checked.
+
+    Keys missing from ``given`` (or all of them, for None) take ``defaults``;
+    ``ValueError`` names an unknown key or a value that is not a valid integer.
+    """
+    params = dict(defaults)
+    given = {} if given is None else given
+    unknown = set(given) - set(_DEFAULT_CONV_PARAM)
+    if unknown:
+        raise ValueError(
+            f"{name} has unknown keys {sorted(unknown)}; "
+            f"expected some of {list(_DEFAULT_CONV_PARAM)}"
+        )
+    params.update(given)
+    for key in ("filter_num", "filter_size", "stride"):
+        params[key] = check_positive_int(key, params[key])
+    params["pad"] = check_int("pad", params["pad"], 0)
+    return params
+
+
 @dataclass(frozen=True)
 class SimpleConvNetConfig(NetworkConfig):
     """Settings of :class:`SimpleConvNet`; see there."""
@@ -63,19 +93,7 @@ class SimpleConvNetConfig(NetworkConfig):
 
     def __post_init__(self) -> None:
         self._set("input_dim", check_input_dim(self.input_dim))
-        params = dict(_DEFAULT_CONV_PARAM)
-        given = {} if self.conv_param is None else self.conv_param
-        unknown = set(given) - set(_DEFAULT_CONV_PARAM)
-        if unknown:
-            raise ValueError(
-                f"conv_param has unknown keys {sorted(unknown)}; "
-                f"expected some of {list(_DEFAULT_CONV_PARAM)}"
-            )
-        params.update(given)
-        for key in ("filter_num", "filter_size", "stride"):
-            params[key] = check_positive_int(key, params[key])
-        params["pad"] = check_int("pad", params["pad"], 0)
-        self._set("conv_param", params)
+        self._set("conv_param", check_conv_param("conv_param", self.conv_param))
         self._set("hidden_size", check_positive_int("hidden_size", self.hidden_size))
         self._set("output_size", check_positive_int("output_size", self.output_size))
         if isinstance(self.weight_init_std, str):
@@ -112,6 +130,18 @@ class SimpleConvNetConfig(NetworkConfig):
                 "expected at least 2x2"
             )
         return conv_h // 2, conv_w // 2
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        fn, fs = self.conv_param["filter_num"], self.conv_param["filter_size"]
+        pool_h, pool_w = self.pooled_hw
+        return {
+            "W1": (fn, self.input_dim[0], fs, fs),
+            "b1": (fn,),
+            "W2": (fn * pool_h * pool_w, self.hidden_size),
+            "b2": (self.hidden_size,),
+            "W3": (self.hidden_size, self.output_size),
+            "b3": (self.output_size,),
+        }
 
 
 @register
@@ -168,6 +198,7 @@ class SimpleConvNet(Network):
         )
         rng = check_rng(rng)
         dt = check_float_dtype(dtype)
+        cfg.check_fits(dt, type(self).__name__)
         c = cfg.input_dim[0]
         p = cfg.conv_param
         fn, fs = p["filter_num"], p["filter_size"]
@@ -210,7 +241,7 @@ class SimpleConvNet(Network):
     ) -> Self:
         (hidden,) = cls._hidden(options, single=True)
         return cls(
-            _image_shape(input_shape),
+            sample_image_shape(input_shape),
             hidden_size=hidden,
             output_size=output_size,
             weight_init_std=options.weight_init_std,
@@ -224,7 +255,7 @@ class SimpleConvNet(Network):
         return super().predict(xs, train=train)
 
 
-def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+def sample_image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     """``(C, H, W)`` from a sample shape: images as they are, square rows as one channel."""
     if len(input_shape) == 3:
         return check_input_dim(input_shape)

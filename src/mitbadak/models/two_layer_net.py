@@ -33,6 +33,14 @@ class TwoLayerNetConfig(NetworkConfig):
         )
         self._set("weight_init_std", std)
 
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "W1": (self.input_size, self.hidden_size),
+            "b1": (self.hidden_size,),
+            "W2": (self.hidden_size, self.output_size),
+            "b2": (self.output_size,),
+        }
+
 
 @register
 class TwoLayerNet(Network):
@@ -69,6 +77,7 @@ class TwoLayerNet(Network):
         cfg = TwoLayerNetConfig(input_size, hidden_size, output_size, weight_init_std)
         rng = check_rng(rng)
         dt = check_float_dtype(dtype)
+        cfg.check_fits(dt, type(self).__name__)
         std = cfg.weight_init_std
         W1 = init_weight((cfg.input_size, cfg.hidden_size), std, rng=rng, dtype=dt)
         W2 = init_weight((cfg.hidden_size, cfg.output_size), std, rng=rng, dtype=dt)
