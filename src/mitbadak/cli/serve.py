@@ -9,6 +9,7 @@ told otherwise, prints the address to open, and stops on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def _train_first(runs: Path) -> None:
     from mitbadak.runs import new_run_dir
 
     try:
-        out = new_run_dir(runs)
+        out = new_run_dir(runs).path
     except OSError as exc:
         raise CommandError(f"cannot make a run folder under {runs}: {exc.strerror}") from exc
     print(
@@ -39,7 +40,13 @@ def _train_first(runs: Path) -> None:
         flush=True,
     )
     args = build_parser().parse_args([*TRAIN_ARGS, "--out", str(out)])
-    code = train(args)
+    code = 1
+    try:
+        code = train(args)
+    finally:
+        if code != 0:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if training left nothing in it
     if code != 0:
         raise CommandError(f"training stopped (exit code {code}); no model to serve")
 
