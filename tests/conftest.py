@@ -4,6 +4,9 @@
   writes the user's cache or depends on another test's.
 - ``fashion_dir`` is Debian's Fashion-MNIST folder. The real data is required, not
   optional: a missing package is a failure that names the install command.
+- ``browser`` (one headless Chromium), ``book_runs`` (the book's network trained once on
+  the bundled sample) and ``page_server`` (`mitbadak serve`'s server on a free port) are
+  shared by the page tests.
 - Without PyTorch, ``torch_reference.py`` (the torch twins of the networks, which imports
   torch unconditionally) is left out of collection; the torch test files that use it skip
   themselves with the reason.
@@ -12,7 +15,11 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +58,42 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("MITBADAK_DATA", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium shared by the page tests of the session (see browser.py)."""
+    from browser import chromium
+
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def book_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder with one run, ``001``: the book's network as `mitbadak train` trains
+    it by default (784-50-10, 1000 iterations) on the bundled sample. Trained once."""
+    from mitbadak.cli import main
+
+    runs = tmp_path_factory.mktemp("serve") / "runs"
+    args = ["train", "--dataset", "mnist-sample", "--no-progress", "--out", str(runs / "001")]
+    assert main(args) == 0
+    return runs
+
+
+@pytest.fixture(scope="session")
+def page_server(book_runs: Path) -> Iterator[Any]:
+    """`mitbadak serve`'s server on a free port of 127.0.0.1, answering from a thread;
+    stopped when the session ends."""
+    from mitbadak.web import ModelCatalog, make_server
+
+    log = io.StringIO()
+    server = make_server(ModelCatalog(book_runs), "127.0.0.1", 0, log=log)
+    thread = threading.Thread(target=server.serve_forever, name="page-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

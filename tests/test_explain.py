@@ -6,6 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from mitbadak.explain import (
     ArrayView,
@@ -17,6 +20,7 @@ from mitbadak.explain import (
     tiny_network_trace,
     trace_network,
 )
+from mitbadak.explain.record import largest_first
 from mitbadak.explain.text import WIDTH, ascii_text, grad_name, render_text
 from mitbadak.graph import AddLayer, MulLayer
 from mitbadak.layers import Relu
@@ -159,6 +163,16 @@ def test_large_arrays_are_summarised_with_their_largest_entries() -> None:
         view.array()
     with pytest.raises(ValueError, match="not a single value"):
         _ = small.scalar
+
+
+@given(
+    arrays(np.float64, st.integers(1, 40), elements=st.sampled_from([0.0, 1.0, 2.0, 3.5])),
+    st.integers(0, 45),
+)
+def test_largest_first_is_a_stable_argsort_prefix(a: np.ndarray, count: int) -> None:
+    # Ties are many here: the partition must pick the first indices, as a stable sort does.
+    expected = np.argsort(-a, kind="stable")[:count]
+    np.testing.assert_array_equal(largest_first(a, count), expected)
 
 
 def test_the_trace_is_plain_json() -> None:

@@ -6,23 +6,22 @@ written by :func:`mitbadak.explain.page.render_html`; see ``browser.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from browser import chromium, console_errors, network_requests, open_page
+from browser import console_errors, network_requests, open_page
 from mitbadak.explain import default_traces, trace_network
 from mitbadak.explain.page import render_html
 from mitbadak.models import TwoLayerNet
 
 
 @pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    with chromium() as d:
-        yield d
+def driver(browser: Any) -> Any:
+    """The session's browser (conftest), shared with the other page tests."""
+    return browser
 
 
 @pytest.fixture(scope="module")

@@ -398,3 +398,20 @@ def test_a_loss_layer_written_for_index_labels_gets_them(tmp_path: Path) -> None
     report = check_target(f"{source}:SoftmaxWithLoss")
     assert report.passed, report.render()
     assert "t: labels as class indices" in report.render()
+
+
+def test_a_fix_made_within_the_same_second_is_what_gets_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's bytecode cache knows a file by its size and second of modification: a fix of
+    # the same size, saved within the second (a notebook cell), must not run the old code.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    wrong = (FIXTURES / "affine_db_wrong_axis.py").read_text()
+    layer = tmp_path / "my_layers.py"
+    layer.write_text(wrong)
+    stamp = layer.stat().st_mtime_ns
+    assert not check_target(f"{layer}:Affine").passed
+    layer.write_text(wrong.replace("axis=1", "axis=0"))
+    os.utime(layer, ns=(stamp, stamp))
+    assert check_target(f"{layer}:Affine").passed
+    assert not (tmp_path / "__pycache__").exists()

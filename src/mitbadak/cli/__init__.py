@@ -1,4 +1,5 @@
-"""The ``mitbadak`` command: train, evaluate, predict, gradcheck, explain, check and doctor.
+"""The ``mitbadak`` command: train, evaluate, predict, gradcheck, explain, check, serve
+and doctor.
 
 Every user error (a bad flag, a missing file, data that cannot be had) ends in
 one line on stderr and a non-zero exit code, never a traceback: 2 for bad
@@ -33,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gradcheck": ("mitbadak.cli.gradcheck", "run"),
     "explain": ("mitbadak.cli.explain", "run"),
     "check": ("mitbadak.cli.check", "run"),
+    "serve": ("mitbadak.cli.serve", "run"),
     "doctor": ("mitbadak.cli.doctor", "run"),
 }
 

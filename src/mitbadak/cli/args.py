@@ -246,6 +246,48 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def port_number(text: str) -> int:
+    value = int(_number(text, integer=True, minimum=0, strict=False, what="a port number"))
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number up to 65535, received {text!r}")
+    return value
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="a local web page: draw a digit and watch the network, backward pass included",
+        description="Serve a page on this machine where you draw a digit (or upload an image) "
+        "and see the prediction, the hidden layer, the input's gradient and the backward pass "
+        "step by step. Without MODEL: the newest run under --runs, or the book's network "
+        "trained first on the bundled sample.",
+    )
+    serve.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL")
+    serve.add_argument(
+        "--port", type=port_number, default=8000, help="(default: 8000; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    serve.add_argument(
+        "--runs",
+        type=Path,
+        default=Path("runs"),
+        metavar="DIR",
+        help="folder of run folders offered in the page's model picker (default: runs)",
+    )
+    serve.add_argument(
+        "--numerical-entries",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="entries of each input and parameter checked by central differences per "
+        "request (default: 6; 0: all, which takes seconds)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mitbadak",
@@ -298,4 +340,5 @@ def build_parser() -> argparse.ArgumentParser:
         help="what this machine gives mitbadak (Python, BLAS, data, Hangul font, console)",
         description="One line per check, each saying what to do when something is missing.",
     )
+    _add_serve(commands)
     return parser

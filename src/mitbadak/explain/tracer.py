@@ -36,6 +36,7 @@ from mitbadak.explain.record import (
     NumericalCheck,
     Trace,
     ValueRecord,
+    largest_first,
 )
 from mitbadak.explain.rules import op_info
 from mitbadak.gradcheck import relative_error
@@ -233,9 +234,13 @@ class GraphTracer:
                 (pname, np.array(layer.grads[key], dtype=np.float64))
                 for pname, key in spec.params.items()
             ]
-            for value, g in sent + param_sent:
+            views = [(value, self._view(g)) for value, g in sent + param_sent]
+            for (value, g), (_, view) in zip(sent + param_sent, views, strict=True):
                 grads[value] = grads[value] + g if value in grads else g
-                values[value].contributions.append((spec.name, self._view(g)))
+                # Shares are kept for values used twice; with one consumer the share
+                # is the gradient itself.
+                if len(values[value].consumers) > 1:
+                    values[value].contributions.append((spec.name, view))
             assert spec.record is not None
             spec.record.backward_step = k
             rule = op_info(layer).rule(layer, spec.inputs, self._view)
@@ -246,13 +251,10 @@ class GraphTracer:
                     spec.output,
                     self._view(dout),
                     rule,
-                    tuple((v, self._view(g)) for v, g in sent),
-                    tuple((v, self._view(g)) for v, g in param_sent),
+                    tuple(views[: len(sent)]),
+                    tuple(views[len(sent) :]),
                 )
             )
-        for record in values.values():
-            if len(record.consumers) < 2:
-                record.contributions = []  # one consumer: its contribution is the gradient
         return grads, steps
 
     def _numerical(self, grads: dict[str, np.ndarray]) -> list[NumericalCheck]:
@@ -307,7 +309,9 @@ class GraphTracer:
 def _sample_entries(grad: np.ndarray, count: int) -> np.ndarray:
     """``count`` flat indices: the half with the largest |grad|, the rest at random."""
     flat = np.abs(grad.reshape(-1))
-    top = np.argsort(-flat, kind="stable")[: count // 2]
-    rest = np.setdiff1d(np.arange(flat.size), top)
+    top = largest_first(flat, count // 2)
+    others = np.ones(flat.size, dtype=bool)
+    others[top] = False
+    rest = np.flatnonzero(others)
     drawn = np.random.default_rng(0).choice(rest, size=count - top.size, replace=False)
     return np.sort(np.concatenate([top, drawn]))

@@ -12,14 +12,16 @@ missing class) becomes one :class:`LoadError` with a message key and its details
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import importlib.util
 import inspect
+import linecache
 import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 __all__ = ["LoadError", "Target", "learner_location", "load_class", "parse_target"]
@@ -72,13 +74,28 @@ def _import_path(folder: Path) -> Iterator[None]:
         sys.path[:] = saved
 
 
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file every time, never reading or writing ``__pycache__``: a layer
+    fixed within the same second as the last check, at the same size (``axis=1`` made
+    ``axis=0``), would otherwise be checked as the cached bytecode of the old one."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
+
+
 def _module(path: Path) -> ModuleType:
     if not path.is_file():
         raise LoadError("no_file", path=path)
     if path.suffix != ".py":
         raise LoadError("not_python", path=path)
-    name = f"mitbadak_check_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path.resolve())
+    resolved = str(path.resolve())
+    name = f"mitbadak_check_{abs(hash(resolved))}"
+    # Tracebacks quote the file's lines as they are now (linecache, like the bytecode
+    # cache, only notices an edit that changes the size or the second of modification).
+    linecache.cache.pop(resolved, None)
+    spec = importlib.util.spec_from_file_location(
+        name, resolved, loader=_SourceLoader(name, resolved)
+    )
     if spec is None or spec.loader is None:
         raise LoadError("not_python", path=path)
     module = importlib.util.module_from_spec(spec)
