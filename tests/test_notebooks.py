@@ -22,6 +22,7 @@ def test_the_tutorials_are_there() -> None:
         "02_layers.ipynb",
         "03_two_layer_net_gradient_check.ipynb",
         "04_training.ipynb",
+        "05_checking_your_own_layer.ipynb",
     ]
 
 
