@@ -30,19 +30,7 @@ def numerical_gradient(
     array([6., 8.])
     """
     x = as_float_input(x)
-    check_real("h", h, low=0.0, low_open=True)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        original = x[idx].copy()
-        try:
-            x[idx] = original + h
-            f_plus = float(f(x))
-            x[idx] = original - h
-            f_minus = float(f(x))
-        finally:
-            x[idx] = original
-        grad[idx] = (f_plus - f_minus) / (2 * h)
-    return grad
+    return numerical_partials(f, x, list(np.ndindex(x.shape)), h).reshape(x.shape)
 
 
 def numerical_partials(
