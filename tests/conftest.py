@@ -17,7 +17,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import threading
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,17 @@ def page_server(book_runs: Path) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def traced_peak(action: Callable[[], object]) -> int:
+    """Peak bytes that Python and NumPy allocate while ``action`` runs (a ValueError,
+    the expected refusal, is swallowed)."""
+    tracemalloc.start()
+    try:
+        action()
+    except ValueError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak

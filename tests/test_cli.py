@@ -15,6 +15,7 @@ import mitbadak
 from mitbadak import serialization as io
 from mitbadak.cli import main
 from mitbadak.models import TwoLayerNet
+from test_progress import run_on_terminal
 
 
 @pytest.fixture(scope="module")
@@ -80,42 +81,15 @@ def test_saved_model_evaluates_to_the_recorded_accuracy(
 
 
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    import fcntl
-    import pty
-    import struct
-    import termios
-    import threading
-
-    primary, secondary = pty.openpty()
-    # A terminal 100 columns wide: with no size set tqdm would draw a bar of width 0.
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    # stderr on a 100-column terminal: with no size set tqdm would draw a bar of width 0.
     env = {**os.environ, "MITBADAK_DATA": str(tmp_path / "cache")}
     cmd = [sys.executable, "-m", "mitbadak", "train", "--dataset", "mnist-sample"]
     cmd += ["--iters", "300", "--out", str(tmp_path / "run")]
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        # Read while the child runs: a pty buffer that nobody empties blocks the writer.
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=120)
-    os.close(secondary)
-    reader.join(timeout=10)
-    os.close(primary)
-    assert proc.returncode == 0
-    shown = b"".join(chunks)
+    returncode, stdout, shown = run_on_terminal(cmd, env)
+    assert returncode == 0
     assert b"it/s" in shown or b"s/it" in shown, shown[-500:]
     # The epoch lines still reach stdout, which is a pipe here.
-    assert proc.stdout.count(b"epoch") >= 2
+    assert stdout.count(b"epoch") >= 2
 
 
 def test_never_overwrites_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,9 +6,7 @@ import gzip
 import os
 import struct
 import threading
-import tracemalloc
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import traced_peak
 from data_helpers import TYPE_CODES, gz, idx_bytes
 from mitbadak.data import read_idx
 from mitbadak.data.idx import IDX_TYPES, idx_magic, parse_idx
@@ -275,24 +274,12 @@ def _gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
     return path
 
 
-def _peak_bytes(action: Callable[[], object]) -> int:
-    tracemalloc.start()
-    try:
-        action()
-    except ValueError:
-        pass
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def test_gzip_bomb_is_not_inflated_past_the_header_size(tmp_path: Path) -> None:
     # The header promises 10,000 labels; the stream inflates to 256 MiB.
     header = struct.pack(">4BI", 0, 0, 0x08, 1, 10_000)
     path = _gzip_bomb(tmp_path / LABELS, header, 256 << 20)
     assert path.stat().st_size < 1 << 20
-    peak = _peak_bytes(lambda: read_error(path))
+    peak = traced_peak(lambda: read_error(path))
     assert peak < 100 << 20, f"{peak >> 20} MiB to refuse a {path.stat().st_size} byte file"
     assert "too long" in read_error(path)
 

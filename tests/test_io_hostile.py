@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import traced_peak
 from mitbadak import _memory, serialization
 from mitbadak._files import atomic_target
 from mitbadak.models import MultiLayerNet, Sequential, SimpleConvNet, TwoLayerNet
@@ -50,18 +50,6 @@ def _refused(path: Path, needle: str = "") -> str:
     assert needle in message, message
     assert "allow_pickle" not in message
     return message
-
-
-def _peak_of(action: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    try:
-        action()
-    except ValueError:
-        pass
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 def _edited(
@@ -172,7 +160,7 @@ def test_plain_npy_files_are_refused_unread(tmp_path: Path) -> None:
     _refused(small, "single NumPy array")
     huge = tmp_path / "huge.npz"
     huge.write_bytes(npy_header((10**6, 10**6)) + bytes(64))
-    assert _peak_of(lambda: _refused(huge, "single NumPy array")) < MiB
+    assert traced_peak(lambda: _refused(huge, "single NumPy array")) < MiB
 
 
 @pytest.mark.parametrize(
@@ -232,7 +220,7 @@ def test_zip_bomb_is_refused_before_inflating(
 ) -> None:
     path = bombs[bomb]
     assert path.stat().st_size < MiB
-    peak = _peak_of(lambda: _refused(path, needle))
+    peak = traced_peak(lambda: _refused(path, needle))
     assert peak < 8 * MiB, f"{peak / MiB:.0f} MiB to refuse a {path.stat().st_size} byte file"
 
 
