@@ -104,6 +104,15 @@ def test_refuses_a_file_that_is_not_a_pickle(tmp_path: Path) -> None:
 # --- save_params / load_params ----------------------------------------------------------
 
 
+def test_refuses_a_fifo_or_folder_without_reading_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "params.pkl"
+    os.mkfifo(fifo)  # with no writer, reading it would block forever
+    with pytest.raises(ValueError, match=r"params\.pkl: is a named pipe \(FIFO\)"):
+        load_arrays(fifo)
+    with pytest.raises(ValueError, match=r"is a folder"):
+        load_arrays(tmp_path)
+
+
 def test_save_params_writes_mitbadaks_format_and_keeps_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from mitbadak._files import open_regular
+
 __all__ = ["load_arrays"]
 
 _RECONSTRUCT = {
@@ -82,7 +84,9 @@ def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     that names any other function or class, is a ``ValueError`` naming the file.
     """
     source = Path(path)
-    data = source.read_bytes()
+    # A FIFO or device would block or never end: only a regular file is read.
+    with open_regular(source) as f:
+        data = f.read()
     try:
         loaded = _ArraysOnly(io.BytesIO(data)).load()
     except Exception as exc:  # a hostile or broken stream may raise anything
