@@ -150,6 +150,22 @@ def test_sixteen_bit_and_jpeg_files(tmp_path: Path) -> None:
     assert np.abs(read_digit(photo).reshape(28, 28) - expected).max() < 0.25
 
 
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".gif", ".webp"])
+def test_every_format_predict_names_is_read(suffix: str, tmp_path: Path) -> None:
+    # A drawing saved by a paint program in each format the messages promise.
+    x = np.zeros((90, 70))
+    x[15:75, 30:42] = 1.0
+    expected = mnist_like(x)
+    path = tmp_path / f"digit{suffix}"
+    Image.fromarray((255 - x * 255).astype(np.uint8)).convert("RGB").save(path)
+    diff = np.abs(read_digit(path).reshape(28, 28) - expected)
+    if suffix in (".jpg", ".webp"):
+        # Lossy: blurred edges can move the centre of mass by a pixel.
+        assert diff.mean() < 0.03
+    else:
+        assert diff.max() < 1e-6
+
+
 def png_bytes(width: int, height: int, *chunks: tuple[bytes, bytes]) -> bytes:
     """A PNG signature, an 8-bit grayscale IHDR of the given size, extra chunks, an IEND."""
 

@@ -62,7 +62,7 @@ def read_gray(path: str | os.PathLike[str]) -> NDArray[np.float64]:
     naming the file for everything else (not an image, truncated, too many pixels,
     oversized text chunks).
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     source = Path(path)
     if not source.exists():
@@ -81,6 +81,11 @@ def read_gray(path: str | os.PathLike[str]) -> NDArray[np.float64]:
             raise
         except Image.DecompressionBombError:
             raise ValueError(_too_many_pixels(source, "the image")) from None
+        except UnidentifiedImageError:
+            raise ValueError(
+                f"{source}: not a readable PNG, JPEG, BMP, GIF or WebP image "
+                "(no format recognised it)"
+            ) from None
         except Exception as exc:
             # A hostile file can make a decoder raise almost anything (SyntaxError,
             # struct.error, EOFError, DecompressionBombError...): all mean "not an image".
@@ -123,7 +128,12 @@ def _decode(source: Path) -> tuple[NDArray[np.float64], NDArray[np.float64] | No
     """
     from PIL import Image
 
-    with Image.open(source, formats=FORMATS) as opened:
+    # Every plugin registered first (Image.open preloads only a few), and only the
+    # formats this Pillow opens by name: an unknown name in ``formats`` is a KeyError
+    # that would make every later format unreadable. Pillow 13 opens MPO through JPEG.
+    Image.init()
+    formats = [name for name in FORMATS if name in Image.OPEN]
+    with Image.open(source, formats=formats) as opened:
         width, height = opened.size
         if width * height > MAX_PIXELS:
             raise _Refused(_too_many_pixels(source, f"{width}x{height}"))
