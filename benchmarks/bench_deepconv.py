@@ -9,7 +9,7 @@ mitbadak step, one torch step, ...) so that both see the same machine load; the 
 gives medians and the median of the per-pair ratios.
 
 A third contender, the floor, is what any im2col convolution cannot skip: the matrix
-products of the step (forward ``W @ col``; backward ``dout @ colᵀ`` and ``Wᵀ @ dout``,
+products of the step (forward ``W @ col``; backward ``col @ doutᵀ`` and ``Wᵀ @ dout``,
 the first layer's input gradient left out; the two Affine layers), on column matrices
 built once outside the timed region, in NumPy's BLAS. No unfolding, folding back,
 ReLU, pooling, softmax or update: mitbadak/floor says how much of the step is overhead,
@@ -147,7 +147,8 @@ def _floor_step(net: Any, x: np.ndarray) -> Callable[[], float]:
         start = time.perf_counter()
         for W, col, dout in gemms:
             out = W @ col
-            (out @ col.transpose(0, 2, 1)).sum(axis=0)  # dW
+            # dW as col @ doutᵀ, the faster of the two orders on these shapes.
+            (col @ out.transpose(0, 2, 1)).sum(axis=0)
             if dout is not None:
                 W.T @ dout  # dcol
         for W, a in dense:
