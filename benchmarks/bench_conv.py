@@ -3,8 +3,8 @@
 The book's SimpleConvNet: conv 30 filters 5x5 (stride 1, no padding) -> ReLU -> max
 pool 2x2 stride 2 -> affine 100 -> ReLU -> affine 10 -> softmax cross-entropy, on a
 batch of 100 1x28x28 images, one SGD step (lr 0.1) per call, one thread for both.
-Steps are timed interleaved (one mitbadak step, one torch step, ...) so that both see
-the same machine load; the table gives medians and the ratio per pair.
+Steps are timed interleaved, the order rotating every round, so that both see the
+same machine load; the table gives medians and the ratio per pair.
 
 Run: .venv/bin/python benchmarks/bench_conv.py [--steps 40] [--json PATH]
 """
@@ -20,7 +20,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS_DIR, describe_machine, limit_threads, machine_info, median, write_json
+from _common import (
+    RESULTS_DIR,
+    describe_machine,
+    interleaved,
+    limit_threads,
+    machine_info,
+    median,
+    write_json,
+)
 
 BATCH = 100
 LR = 0.1
@@ -70,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
                     tensor.grad = None
             return time.perf_counter() - start
 
-        for _ in range(3):  # warm up caches and allocators
-            ours(), theirs()
-        pairs = [(ours(), theirs()) for _ in range(args.steps)]
+        contenders = {"mitbadak": ours, "pytorch": theirs}
+        interleaved(contenders, 3, verbose=False)  # warm up caches and allocators
+        times = interleaved(contenders, args.steps, verbose=False)
 
-    ours_ms = [a * 1e3 for a, _ in pairs]
-    torch_ms = [b * 1e3 for _, b in pairs]
-    ratio = median([a / b for a, b in pairs])
+    ours_ms = [a * 1e3 for a in times["mitbadak"]]
+    torch_ms = [b * 1e3 for b in times["pytorch"]]
+    ratio = median([a / b for a, b in zip(ours_ms, torch_ms, strict=True)])
     info = machine_info()
     table = (
         f"SimpleConvNet step (batch {BATCH}, 30 filters 5x5, hidden 100), one thread, "

@@ -4,8 +4,8 @@ The book's chapter-8 network: six 3x3 convolutions (16-16-32-32-64-64, padding 1
 fourth padding 2) with ReLU, a 2x2 max pooling after every second one, Affine 50 ->
 ReLU -> dropout 0.5 -> Affine 10 -> dropout 0.5 -> softmax cross-entropy, on a batch of
 100 1x28x28 images, one Adam step (lr 0.001, the book's train_deepnet.py) per call, one
-thread for both. PyTorch starts from the same weights. Steps are timed interleaved (one
-mitbadak step, one torch step, ...) so that both see the same machine load; the table
+thread for both. PyTorch starts from the same weights. Steps are timed interleaved, the
+order rotating every round (``_common.interleaved``), so that all see the same load; the table
 gives medians and the median of the per-pair ratios.
 
 A third contender, the floor, is what any im2col convolution cannot skip: the matrix
@@ -31,7 +31,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS_DIR, describe_machine, limit_threads, machine_info, median, write_json
+from _common import (
+    RESULTS_DIR,
+    describe_machine,
+    interleaved,
+    limit_threads,
+    machine_info,
+    median,
+    write_json,
+)
 
 BATCH = 100
 LR = 0.001
@@ -86,16 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
         floor = _floor_step(net, x)
 
-        for _ in range(3):  # warm up caches and allocators
-            ours(), theirs(), floor()
-        triples = [(ours(), theirs(), floor()) for _ in range(args.steps)]
+        contenders = {"mitbadak": ours, "pytorch": theirs, "floor": floor}
+        interleaved(contenders, 3, verbose=False)  # warm up caches and allocators
+        times = interleaved(contenders, args.steps, verbose=False)
 
-    ours_ms = [a * 1e3 for a, _, _ in triples]
-    torch_ms = [b * 1e3 for _, b, _ in triples]
-    floor_ms = [c * 1e3 for _, _, c in triples]
-    ratio = median([a / b for a, b, _ in triples])
-    vs_floor = median([a / c for a, _, c in triples])
-    torch_vs_floor = median([b / c for _, b, c in triples])
+    ours_ms, torch_ms, floor_ms = ([s * 1e3 for s in times[name]] for name in contenders)
+    ratio = median([a / b for a, b in zip(ours_ms, torch_ms, strict=True)])
+    vs_floor = median([a / c for a, c in zip(ours_ms, floor_ms, strict=True)])
+    torch_vs_floor = median([b / c for b, c in zip(torch_ms, floor_ms, strict=True)])
     info = machine_info()
     table = (
         f"DeepConvNet step (batch {BATCH}, Adam), one thread, {args.steps} interleaved pairs\n"
