@@ -7,17 +7,16 @@ from dataclasses import dataclass, field
 from typing import Self
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import DTypeLike
 
 from mitbadak._checks import check_float_dtype, check_positive_int, check_rng
-from mitbadak._types import FloatArray
 from mitbadak.conv import Convolution, Flatten, Pooling, conv_output_size
 from mitbadak.dropout import Dropout, check_dropout_ratio
 from mitbadak.initializers import init_weight
 from mitbadak.layers import Affine, Layer, Relu, SoftmaxWithLoss
-from mitbadak.models.network import BuildOptions, Network, NetworkConfig, register
+from mitbadak.models.network import BuildOptions, NetworkConfig, register
 from mitbadak.models.simple_convnet import (
-    as_images,
+    ImageNetwork,
     check_conv_param,
     check_input_dim,
     sample_image_shape,
@@ -101,7 +100,7 @@ class DeepConvNetConfig(NetworkConfig):
 
 
 @register
-class DeepConvNet(Network):
+class DeepConvNet(ImageNetwork):
     """The book's deep network for MNIST (chapter 8)::
 
         Conv1 → Relu1 → Conv2 → Relu2 → Pool1 →
@@ -212,8 +211,3 @@ class DeepConvNet(Network):
             output_size=output_size,
             rng=rng,
         )
-
-    def predict(self, x: ArrayLike, *, train: bool = False) -> FloatArray:
-        """Scores before softmax. x: (N, C, H, W) or flattened (N, C*H*W) -> (N, classes)."""
-        xs = as_images(type(self).__name__, self._as_input(x), self.cfg.input_dim)
-        return super().predict(xs, train=train)

@@ -26,7 +26,7 @@ from mitbadak.models.network import BuildOptions, Network, NetworkConfig, regist
 __all__ = [
     "SimpleConvNet",
     "SimpleConvNetConfig",
-    "as_images",
+    "ImageNetwork",
     "check_conv_param",
     "check_input_dim",
     "sample_image_shape",
@@ -45,16 +45,24 @@ def check_input_dim(input_dim: object) -> tuple[int, int, int]:
     return c, h, w
 
 
-def as_images(net_name: str, xs: FloatArray, input_dim: tuple[int, ...]) -> FloatArray:
-    """Images ``(N, C, H, W)`` from themselves or from rows flattened to ``(N, C*H*W)``."""
-    if xs.ndim == 2 and xs.shape[1] == math.prod(input_dim):
-        return xs.reshape(xs.shape[0], *input_dim)
-    if xs.ndim != 4 or xs.shape[1:] != input_dim:
-        raise ValueError(
-            f"{net_name} expects images of shape (N, {', '.join(map(str, input_dim))})"
-            f" or flattened (N, {math.prod(input_dim)}), received {xs.shape}"
-        )
-    return xs
+class ImageNetwork(Network):
+    """A network of images: ``predict`` takes ``(N, C, H, W)``, or the same images
+    flattened to ``(N, C * H * W)`` (as loaded for the fully connected nets), which are
+    reshaped to the config's ``input_dim`` first."""
+
+    def predict(self, x: ArrayLike, *, train: bool = False) -> FloatArray:
+        """Scores before softmax. x: (N, C, H, W) or flattened (N, C*H*W) -> (N, classes)."""
+        xs = self._as_input(x)
+        input_dim: tuple[int, ...] = self.input_dim  # the config's, via Network.__getattr__
+        if xs.ndim == 2 and xs.shape[1] == math.prod(input_dim):
+            xs = xs.reshape(xs.shape[0], *input_dim)
+        elif xs.ndim != 4 or xs.shape[1:] != input_dim:
+            raise ValueError(
+                f"{type(self).__name__} expects images of shape "
+                f"(N, {', '.join(map(str, input_dim))}) or flattened "
+                f"(N, {math.prod(input_dim)}), received {xs.shape}"
+            )
+        return super().predict(xs, train=train)
 
 
 def check_conv_param(
@@ -145,7 +153,7 @@ class SimpleConvNetConfig(NetworkConfig):
 
 
 @register
-class SimpleConvNet(Network):
+class SimpleConvNet(ImageNetwork):
     """The book's convolutional network:
     Conv1 → Relu1 → Pool1 (2x2, stride 2) → Flatten1 → Affine1 → Relu2 → Affine2 → softmax.
 
@@ -248,11 +256,6 @@ class SimpleConvNet(Network):
             weight_init=options.weight_init,
             rng=rng,
         )
-
-    def predict(self, x: ArrayLike, *, train: bool = False) -> FloatArray:
-        """Scores before softmax. x: (N, C, H, W) or flattened (N, C*H*W) -> (N, classes)."""
-        xs = as_images(type(self).__name__, self._as_input(x), self.cfg.input_dim)
-        return super().predict(xs, train=train)
 
 
 def sample_image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
