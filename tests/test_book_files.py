@@ -20,7 +20,7 @@ import mitbadak
 from mitbadak.book import mnist
 from mitbadak.book.deep_convnet import DeepConvNet
 from mitbadak.book.multi_layer_net_extend import MultiLayerNetExtend
-from mitbadak.book.pickles import load_arrays
+from mitbadak.book.pickles import load_arrays, load_pickle
 from mitbadak.book.simple_convnet import SimpleConvNet
 from mitbadak.data import MNIST_FILES, DataUnavailableError
 from mitbadak.dropout import Dropout
@@ -262,3 +262,75 @@ def test_load_mnist_falls_back_to_the_sample_offline(
     (x, t), (xt, tt) = mnist.load_mnist(one_hot_label=True)
     assert x.shape == (8000, 784) and t.shape == (8000, 10) and xt.shape == (2000, 784)
     assert "using the bundled sample of 10,000 real MNIST digits" in capsys.readouterr().err
+
+
+# --- issue 17: hostile pickles -----------------------------------------------------------
+
+
+def test_a_dtype_cannot_be_given_state_after_its_array_is_made(tmp_path: Path) -> None:
+    # A float64 array, then BUILD on the memoised dtype claiming object items (issue 17.1).
+    data = bytearray(pickle.dumps({"W": np.ones(2)}, protocol=2))
+    stop = data.rindex(b".")
+    memo = next(i for i in range(256) if bytes([ord("h"), i]) in data)  # a BINGET of the dtype
+    hostile = (
+        bytes(data[:stop])
+        + b"h"
+        + bytes([memo])
+        + b"(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb0."
+    )
+    path = tmp_path / "w.pkl"
+    path.write_bytes(hostile)
+    with pytest.raises(ValueError, match="not read") as info:
+        load_arrays(path)
+    assert len(str(info.value)) <= 300
+
+
+def test_nested_or_shared_tuples_are_a_short_error(tmp_path: Path) -> None:
+    # A key made of 2**40 shared tuples in 60-odd bytes (issue 17.2).
+    parts = [b"\x80\x04}", b"N"]
+    for i in range(40):
+        parts.append(b"q" + bytes([i]) + b"h" + bytes([i]) + b"\x86")
+    parts.append(b"K\x01s.")
+    path = tmp_path / "dag.pkl"
+    path.write_bytes(b"".join(parts))
+    with pytest.raises(ValueError) as info:
+        load_pickle(path)
+    assert len(str(info.value)) <= 300
+    deep = b"\x80\x04}" + b"N" + b"\x85" * 300_000 + b"K\x01s."
+    path.write_bytes(deep)
+    with pytest.raises(ValueError) as info:
+        load_pickle(path)
+    assert len(str(info.value)) <= 300
+    path.write_bytes(b"\x80\x04]" + b"N" + b"\x85" * 300_000 + b"a.")
+    with pytest.raises(ValueError, match="nested more than"):
+        load_pickle(path)
+
+
+def test_only_a_regular_file_of_sane_size_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.pkl"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "sparse.pkl"
+    with open(sparse, "wb") as f:
+        f.truncate(3584 << 20)
+    for path in (fifo, Path("/dev/zero"), sparse):
+        with pytest.raises(ValueError) as info:
+            load_arrays(path)
+        assert "\n" not in str(info.value) and len(str(info.value)) <= 300
+
+
+def test_load_pickle_reads_volume_2s_shapes(tmp_path: Path) -> None:
+    content = {
+        "word_vecs": np.ones((3, 2), np.float16),
+        "word_to_id": {"you": 0, "say": 1},
+        "id_to_word": {0: "you", 1: "say"},
+        "params": [np.arange(3), (np.zeros(1, np.complex128), 1.5, None, True)],
+    }
+    path = tmp_path / "v2.pkl"
+    for protocol in (2, 4):
+        path.write_bytes(pickle.dumps(content, protocol=protocol))
+        loaded = load_pickle(path)
+        assert loaded["word_to_id"] == content["word_to_id"]
+        assert loaded["id_to_word"] == content["id_to_word"]
+        np.testing.assert_array_equal(loaded["word_vecs"], content["word_vecs"])
+        assert loaded["word_vecs"].dtype == np.float16
+        assert loaded["params"][1][1:] == (1.5, None, True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mitbadak._checks import as_book_labels, as_float_lenient
+from mitbadak._files import open_regular
 from mitbadak._types import FloatArray
 from mitbadak.book.pickles import load_arrays
 from mitbadak.conv import Flatten, Pooling
@@ -122,7 +122,7 @@ class BookNetwork(Sequential):
         """
         path = Path(file_name)
         buffers: dict[tuple[str, str], np.ndarray] = {}
-        from_book = not zipfile.is_zipfile(path)
+        from_book = _is_pickle(path)
         if not from_book:
             model = load(path)
             arrays = {name: model.params[name] for name in model.params}
@@ -175,6 +175,13 @@ class BookNetwork(Sequential):
                 scaled[owner[(before, "W")]] *= keep
                 scaled[owner[(before, "b")]] *= keep
         return scaled
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether ``path`` is not a zip (mitbadak's own format), checked by stat before any read:
+    a FIFO or device is a ``ValueError`` at once instead of a hang."""
+    with open_regular(path) as f:
+        return f.read(4) != b"PK\x03\x04"
 
 
 def _next_weight_layer(layers: list[tuple[str, Layer]]) -> str | None:
