@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import pickletools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -268,16 +269,15 @@ def test_load_mnist_falls_back_to_the_sample_offline(
 
 
 def test_a_dtype_cannot_be_given_state_after_its_array_is_made(tmp_path: Path) -> None:
-    # A float64 array, then BUILD on the memoised dtype claiming object items (issue 17.1).
-    data = bytearray(pickle.dumps({"W": np.ones(2)}, protocol=2))
-    stop = data.rindex(b".")
-    memo = next(i for i in range(256) if bytes([ord("h"), i]) in data)  # a BINGET of the dtype
-    hostile = (
-        bytes(data[:stop])
-        + b"h"
-        + bytes([memo])
-        + b"(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb0."
-    )
+    # The array is made, then BUILD on the memoised numpy.dtype('f8') claims object items
+    # (flags 63) over the file's raw bytes (issue 17.1): memory-unsafe if accepted.
+    data = pickle.dumps({"W": np.ones(2)}, protocol=2)
+    ops = list(pickletools.genops(data))
+    at = next(k for k, (op, arg, _) in enumerate(ops) if arg == "numpy dtype")
+    reduce = next(k for k in range(at, len(ops)) if ops[k][0].name == "REDUCE")
+    slot = ops[reduce + 1][1]
+    state = b"(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb"
+    hostile = data[:-2] + b"h" + bytes([slot]) + state + b"0" + data[-2:]
     path = tmp_path / "w.pkl"
     path.write_bytes(hostile)
     with pytest.raises(ValueError, match="not read") as info:
