@@ -13,6 +13,7 @@ machine as their host (a page elsewhere cannot reach the server by DNS rebinding
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -70,8 +71,7 @@ class PageServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
-    #: Connections waiting to be accepted (the standard library's 5 refuses a burst).
-    request_queue_size = 512
+    request_queue_size = 512  # connections waiting (the standard library's 5 refuses a burst)
 
     def __init__(
         self,
@@ -94,8 +94,7 @@ class PageServer(ThreadingHTTPServer):
         self.header_seconds = header_seconds
         #: Held while an uploaded file is decoded: one at a time (see parse_predict).
         self.file_lock = threading.Lock()
-        #: Held while a line is written to the log: one whole line per error.
-        self.log_lock = threading.Lock()
+        self.log_lock = threading.Lock()  # one whole line per error, whatever the threads
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -130,8 +129,7 @@ class PageServer(ThreadingHTTPServer):
         """One line in the log, whole, whatever other threads write."""
         line = "mitbadak serve: " + " ".join(text.split()) + "\n"
         with self.log_lock:
-            self.log.write(line)
-            self.log.flush()
+            self.log.write(line), self.log.flush()
 
 
 def make_server(
@@ -179,9 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         # A client dripping its headers a byte at a time never trips the socket timeout:
         # the request line and headers have one deadline, after which the connection is cut.
-        timer = threading.Timer(self.server.header_seconds, self._drop)
+        self._header_timer = timer = threading.Timer(self.server.header_seconds, self._drop)
         timer.daemon = True
-        self._header_timer = timer
         timer.start()
         try:
             super().handle_one_request()
@@ -195,10 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
         return ok
 
     def _drop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def __getattr__(self, name: str) -> Any:
         # Any method at all reaches the router, which answers 405 to those it does not
@@ -253,12 +248,10 @@ class _Handler(BaseHTTPRequestHandler):
                     HTTPStatus.FORBIDDEN, "this server answers only requests addressed to it"
                 )
             target = urlsplit(self.path)
-            if target.scheme or target.netloc:
-                if target.scheme not in ("http", "") or not self.server.allowed_host(target.netloc):
-                    raise ApiError(
-                        HTTPStatus.MISDIRECTED_REQUEST,
-                        "the request names another host; this server answers only for itself",
-                    )
+            if (target.scheme or target.netloc) and not (
+                target.scheme == "http" and self.server.allowed_host(target.netloc)
+            ):
+                raise ApiError(HTTPStatus.MISDIRECTED_REQUEST, "the request names another host")
             path = target.path
             routes = {
                 "/": {"GET": self._get_page},
