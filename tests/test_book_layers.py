@@ -68,6 +68,8 @@ def test_functions_take_what_the_book_passes() -> None:
     assert F.cross_entropy_error(batch, np.array([[2], [2]])) == pytest.approx(expected)
     assert F.softmax_loss(np.log(batch), [2, 2]) == pytest.approx(expected)
     assert F.sum_squared_error([0.1, 0.9], [0, 1]) == pytest.approx(0.01)
+    # The book's mean_squared_error is the same 0.5 * sum, not divided by N.
+    assert F.mean_squared_error([[0.1, 0.9], [1.0, 0.0]], [[0, 1], [0, 1]]) == pytest.approx(1.01)
     assert F.identity_function("anything") == "anything"
 
 

@@ -264,3 +264,12 @@ def test_train_other_models_from_the_cli(
     capsys.readouterr()
     assert main(["evaluate", str(out / "model.npz"), "--dataset", "mnist-sample"]) == 0
     assert f"accuracy {history['epochs'][-1]['test_acc']:.4f}" in capsys.readouterr().out
+
+
+def test_gradcheck_refuses_a_huge_hidden_layer_as_a_user_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["gradcheck", "--dataset", "mnist-sample", "--samples", "2", "--hidden", "1000000000"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and len(err.strip().splitlines()) == 1

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from child_signals import default_signals
 from mitbadak import serialization
 from mitbadak.cli import main
 from mitbadak.models import TwoLayerNet
@@ -102,7 +103,14 @@ def _signal_at(
         "MITBADAK_DATA": str(tmp_path / "cache"),
     }
     cmd = [sys.executable, "-c", _HOOKED, *TRAIN, "--iters", "170", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,  # the test's parent may ignore SIGINT (nohup, `&`)
+    )
     try:
         for _ in range(1200):
             if marker.exists() or proc.poll() is not None:

@@ -27,6 +27,7 @@ import numpy as np
 import pooch
 import pytest
 
+from child_signals import default_signals
 from data_helpers import make_arrays, tiny_source, write_mnist_files
 from mitbadak.data import (
     ENV_VAR,
@@ -401,7 +402,9 @@ def test_sigterm_during_a_download_leaves_no_temporary_file(server: Server, tmp_
     script = _SIGTERM_SCRIPT.format(name=X_TRAIN)
     env = {**os.environ, "NO_PROXY": "127.0.0.1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, f"{server.url}/drip/", str(dest), *hashes], env=env
+        [sys.executable, "-c", script, f"{server.url}/drip/", str(dest), *hashes],
+        env=env,
+        preexec_fn=default_signals,
     )
     try:
         # The download has begun once pooch's temporary file exists; then stop it.
@@ -439,6 +442,7 @@ def test_sigterm_while_train_downloads_leaves_nothing(server: Server, tmp_path: 
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
     try:
         for _ in range(600):

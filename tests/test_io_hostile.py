@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from child_signals import default_signals
 from conftest import traced_peak
 from mitbadak import _memory, serialization
 from mitbadak._files import atomic_target
@@ -384,7 +385,8 @@ def test_sigterm_during_save_leaves_no_temporary_file(tmp_path: Path) -> None:
     folder.mkdir()
     marker = tmp_path / "marker"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SAVE_SCRIPT, str(folder / "m.npz"), str(marker)]
+        [sys.executable, "-c", _SAVE_SCRIPT, str(folder / "m.npz"), str(marker)],
+        preexec_fn=default_signals,
     )
     try:
         for _ in range(600):

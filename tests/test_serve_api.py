@@ -408,3 +408,88 @@ def test_a_convnet_of_fashion_mnist_gets_names_and_feature_maps(tmp_path: Path) 
     assert data["class"] == 9 and len(data["gradient"]) == 784
     assert data["trace"]["title"].endswith("backward for class 9 (Ankle boot)")
     assert "Traceback" not in log.getvalue()
+
+
+def test_huge_integers_and_an_empty_model_name_are_a_400(page_server: Any) -> None:
+    digits = "9" * 5000
+    for body in (
+        '{"pixels": [' + digits + "]}",
+        '{"pixels": [' + ",".join(["0"] * 784) + '], "class": ' + digits + "}",
+    ):
+        status, _, data = request(page_server, "POST", "/api/predict", body.encode())
+        assert status == 400 and "integer of 5,000 digits" in data["error"]
+    status, data = predict(page_server, {"pixels": [0.0] * 784, "model": ""})
+    assert status == 400 and "empty model name" in data["error"]
+
+
+def test_an_absolute_target_naming_another_host_is_refused(page_server: Any) -> None:
+    host, port = page_server.server_address[:2]
+    ours = {"Host": f"{host}:{port}"}
+    status, _, data = request(page_server, "GET", "http://example.com/api/models", headers=ours)
+    assert status == 421 and "another host" in data["error"]
+    status, _, _ = request(page_server, "GET", f"http://{host}:{port}/api/models")
+    assert status == 200
+
+
+class _Writes:
+    """A log that records every write call, to see whether a line came in one piece."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            self.writes.append(text)
+        time.sleep(0.001)  # widen the window in which another thread could write
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_concurrent_errors_are_logged_one_whole_line_each(book_runs: Path) -> None:
+    log = _Writes()
+    server = make_server(ModelCatalog(book_runs), log=log, header_seconds=1.0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        workers = [
+            threading.Thread(target=request, args=(server, "GET", f"/missing{i}"))
+            for i in range(20)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=30)
+        lines = "".join(log.writes).splitlines()
+        assert len(lines) == 20 and all(
+            line.startswith("mitbadak serve: GET /missing") for line in lines
+        )
+        assert all(w.endswith("\n") and w.count("\n") == 1 for w in log.writes)
+        # 300 connections at once are all accepted (the backlog is not 5).
+        assert server.request_queue_size >= 300
+        # A client dripping its headers is cut at the header deadline.
+        drip = socket.create_connection((str(host), port))
+        drip.sendall(b"GET /api/models HTTP/1.1\r\n")
+        drip.settimeout(0.3)
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 15:
+            try:
+                drip.sendall(b"X-A: b\r\n")
+                if drip.recv(4096) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+                break
+        drip.close()
+        assert closed
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

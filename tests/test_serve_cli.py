@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from child_signals import default_signals
 from mitbadak.cli import main
 from mitbadak.web import ModelCatalog, make_server
 from mitbadak.web.catalog import GIVEN_ID, UnknownModelError
@@ -113,6 +114,7 @@ def test_serve_prints_the_address_answers_and_stops_on_ctrl_c(
         text=True,
         env=env,
         cwd=tmp_path,
+        preexec_fn=default_signals,  # the test sends SIGINT; the parent may ignore it
     )
     try:
         assert proc.stdout is not None

@@ -19,6 +19,7 @@ from mitbadak._types import FloatArray
 __all__ = [
     "cross_entropy_error",
     "identity_function",
+    "mean_squared_error",
     "relu",
     "relu_grad",
     "sigmoid",
@@ -71,6 +72,11 @@ def softmax(x: ArrayLike) -> FloatArray:
 def sum_squared_error(y: ArrayLike, t: ArrayLike) -> float:
     """``0.5 * Σ (y - t)²`` (chapter 4's first loss)."""
     return 0.5 * float(np.sum((as_float_lenient(y, "y") - as_float_lenient(t, "t")) ** 2))
+
+
+def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
+    """The book's other name for ``0.5 * Σ (y - t)²`` (not a mean, as in the book)."""
+    return sum_squared_error(y, t)
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:

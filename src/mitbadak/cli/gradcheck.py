@@ -14,6 +14,7 @@ __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
+    from mitbadak._memory import MemoryNeededError
     from mitbadak.gradcheck import gradient_check
     from mitbadak.models import TwoLayerNet
 
@@ -21,9 +22,16 @@ def run(args: argparse.Namespace) -> int:
     if args.samples > len(x_train):
         raise UsageError(f"--samples {args.samples} exceeds the {len(x_train)} training samples")
     x, t = x_train[: args.samples], t_train[: args.samples]
-    net = TwoLayerNet(
-        x.shape[1], args.hidden, t.shape[1], rng=np.random.default_rng(args.seed), dtype=np.float64
-    )
+    try:
+        net = TwoLayerNet(
+            x.shape[1],
+            args.hidden,
+            t.shape[1],
+            rng=np.random.default_rng(args.seed),
+            dtype=np.float64,
+        )
+    except MemoryNeededError as error:  # a too-large --hidden is the user's choice, not a bug
+        raise UsageError(str(error)) from None
     start = time.perf_counter()
     results = gradient_check(net, x, t)
     seconds = time.perf_counter() - start

@@ -60,10 +60,22 @@ def _no_constants(name: str) -> NoReturn:
     _bad(f"the body is not valid JSON: {name} is not a JSON number")
 
 
+#: The longest JSON integer read, in digits (Python refuses over 4300 inside json).
+_MAX_DIGITS = 100
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        _bad(
+            f"the body holds an integer of {len(text.lstrip('-')):,} digits; at most {_MAX_DIGITS}"
+        )
+    return int(text)
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     """The request's JSON object; ``ApiError`` 400 for anything else."""
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constants, parse_int=_int)
     except UnicodeDecodeError:
         _bad("the body is not UTF-8 text")
     except json.JSONDecodeError as exc:
@@ -169,6 +181,8 @@ def parse_predict(
     model = data.get("model")
     if model is not None and not isinstance(model, str):
         _bad(f"model must be a model id (a string), received {type(model).__name__}")
+    if model == "":
+        _bad("model is an empty model name: give a model id, or leave model out for the default")
     label = data.get("class")
     if label is not None and (not _is_int(label) or label < 0):
         _bad(f"class must be a class index (an integer >= 0) or null, received {label!r}")

@@ -13,6 +13,7 @@ machine as their host (a page elsewhere cannot reach the server by DNS rebinding
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -36,6 +37,8 @@ MAX_BODY = 16 * 1024 * 1024
 #: Seconds a client has to send the whole body; and to send each piece of a request.
 BODY_SECONDS = 20.0
 SOCKET_SECONDS = 10.0
+#: Seconds a client has to send its request line and all its headers.
+HEADER_SECONDS = 20.0
 
 #: Files served under /static/: the page's own, and explain's viewer (the same two files
 #: `mitbadak explain --html` inlines).
@@ -68,6 +71,7 @@ class PageServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 512  # connections waiting (the standard library's 5 refuses a burst)
 
     def __init__(
         self,
@@ -79,6 +83,7 @@ class PageServer(ThreadingHTTPServer):
         log: Any = None,
         socket_seconds: float = SOCKET_SECONDS,
         body_seconds: float = BODY_SECONDS,
+        header_seconds: float = HEADER_SECONDS,
     ) -> None:
         self.catalog = catalog
         self.default_model = default_model
@@ -86,8 +91,10 @@ class PageServer(ThreadingHTTPServer):
         self.log = sys.stderr if log is None else log
         self.socket_seconds = socket_seconds
         self.body_seconds = body_seconds
+        self.header_seconds = header_seconds
         #: Held while an uploaded file is decoded: one at a time (see parse_predict).
         self.file_lock = threading.Lock()
+        self.log_lock = threading.Lock()  # one whole line per error, whatever the threads
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -116,7 +123,13 @@ class PageServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-request is not worth a traceback.
         exc = sys.exc_info()[1]
-        print(f"mitbadak serve: {client_address[0]}: {type(exc).__name__}: {exc}", file=self.log)
+        self.write_log(f"{client_address[0]}: {type(exc).__name__}: {exc}")
+
+    def write_log(self, text: str) -> None:
+        """One line in the log, whole, whatever other threads write."""
+        line = "mitbadak serve: " + " ".join(text.split()) + "\n"
+        with self.log_lock:
+            self.log.write(line), self.log.flush()
 
 
 def make_server(
@@ -129,6 +142,7 @@ def make_server(
     log: Any = None,
     socket_seconds: float = SOCKET_SECONDS,
     body_seconds: float = BODY_SECONDS,
+    header_seconds: float = HEADER_SECONDS,
 ) -> PageServer:
     """A :class:`PageServer` listening on ``host:port`` (port 0: a free one); call its
     ``serve_forever()`` to answer, ``shutdown()`` from another thread to stop.
@@ -136,7 +150,8 @@ def make_server(
     ``default_model``: the id requests without one get (default: the newest run);
     ``numerical_entries``: see :func:`~mitbadak.web.analysis.analyse`; ``log``: where
     errors are written, one line each (default: stderr); ``socket_seconds``: the longest
-    wait for any piece of a request; ``body_seconds``: for the whole body.
+    wait for any piece of a request; ``body_seconds``: for the whole body;
+    ``header_seconds``: for the request line and all the headers.
     """
     return PageServer(
         (host, port),
@@ -146,6 +161,7 @@ def make_server(
         log=log,
         socket_seconds=socket_seconds,
         body_seconds=body_seconds,
+        header_seconds=header_seconds,
     )
 
 
@@ -156,6 +172,28 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.socket_seconds)
+        self._header_timer: threading.Timer | None = None
+
+    def handle_one_request(self) -> None:
+        # A client dripping its headers a byte at a time never trips the socket timeout:
+        # the request line and headers have one deadline, after which the connection is cut.
+        self._header_timer = timer = threading.Timer(self.server.header_seconds, self._drop)
+        timer.daemon = True
+        timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            timer.cancel()
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        return ok
+
+    def _drop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def __getattr__(self, name: str) -> Any:
         # Any method at all reaches the router, which answers 405 to those it does not
@@ -199,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:
         where = f"{self.command or '-'} {getattr(self, 'path', '-')[:200]}"
-        print(f"mitbadak serve: {where}: {format % args}", file=self.server.log, flush=True)
+        self.server.write_log(f"{where}: {format % args}")
 
     # --- routing -----------------------------------------------------------------------
 
@@ -209,7 +247,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(
                     HTTPStatus.FORBIDDEN, "this server answers only requests addressed to it"
                 )
-            path = urlsplit(self.path).path
+            target = urlsplit(self.path)
+            if (target.scheme or target.netloc) and not (
+                target.scheme == "http" and self.server.allowed_host(target.netloc)
+            ):
+                raise ApiError(HTTPStatus.MISDIRECTED_REQUEST, "the request names another host")
+            path = target.path
             routes = {
                 "/": {"GET": self._get_page},
                 "/index.html": {"GET": self._get_page},
