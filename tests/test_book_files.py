@@ -276,6 +276,7 @@ def test_a_dtype_cannot_be_given_state_after_its_array_is_made(tmp_path: Path) -
     at = next(k for k, (op, arg, _) in enumerate(ops) if arg == "numpy dtype")
     reduce = next(k for k in range(at, len(ops)) if ops[k][0].name == "REDUCE")
     slot = ops[reduce + 1][1]
+    assert isinstance(slot, int)
     state = b"(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb"
     hostile = data[:-2] + b"h" + bytes([slot]) + state + b"0" + data[-2:]
     path = tmp_path / "w.pkl"
