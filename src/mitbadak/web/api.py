@@ -65,10 +65,9 @@ _MAX_DIGITS = 100
 
 
 def _int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_DIGITS:
-        _bad(
-            f"the body holds an integer of {len(text.lstrip('-')):,} digits; at most {_MAX_DIGITS}"
-        )
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:
+        _bad(f"the body holds an integer of {digits:,} digits; at most {_MAX_DIGITS}")
     return int(text)
 
 
