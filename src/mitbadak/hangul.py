@@ -13,12 +13,13 @@ on the spot: no restart). :func:`hangul_rc` gives the settings to draw with it.
 
 from __future__ import annotations
 
-import locale
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
+
+from mitbadak.i18n import LANGUAGES, language
 
 __all__ = [
     "INSTALL_HINT",
@@ -30,9 +31,6 @@ __all__ = [
     "language",
     "use_hangul_font",
 ]
-
-Language = Literal["en", "ko"]
-LANGUAGES: tuple[Language, ...] = ("en", "ko")
 
 #: Fonts with Hangul, most wanted first: Debian's and Colab's Nanum, Noto CJK, then the
 #: ones Windows and macOS bring.
@@ -60,25 +58,6 @@ class HangulFont:
 
     name: str
     path: Path
-
-
-def language(lang: str | None = None) -> Language:
-    """The language of figures: ``lang`` if given, else Korean under a Korean locale.
-
-    The locale is read as POSIX does (``LC_ALL``, then ``LC_MESSAGES``, then ``LANG``),
-    and from the system on Windows, where those are usually unset. ``ValueError`` for a
-    language other than ``"en"`` and ``"ko"``.
-    """
-    if lang is not None:
-        if lang not in LANGUAGES:
-            raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, received {lang!r}")
-        return cast(Language, lang)
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    system = locale.getlocale()[0] or ""
-    return "ko" if system.lower().startswith(("ko", "korean")) else "en"
 
 
 def covers_hangul(path: str | os.PathLike[str]) -> bool:

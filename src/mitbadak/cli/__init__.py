@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from mitbadak.i18n import language
+
+    # One choice for the whole run: --lang (before or after the command), else the locale.
+    args.lang = language(args.lang)
     module, function = COMMANDS[args.command]
     name = f"mitbadak {args.command}"
     try:

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from mitbadak import __version__
 from mitbadak.data.mnist import DATASETS
-from mitbadak.hangul import LANGUAGES
+from mitbadak.i18n import LANGUAGES
 from mitbadak.initializers import SCHEMES
 from mitbadak.models import CLI_MODELS, TwoLayerNet
 from mitbadak.optimizers import OPTIMIZERS
@@ -68,6 +68,20 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"expected positive integers separated by commas, received {text!r}"
         ) from None
+
+
+def _add_lang(parser: argparse.ArgumentParser, what: str, *, top: bool = False) -> None:
+    """``--lang``, on the ``mitbadak`` parser and again on each command.
+
+    On a command its default is SUPPRESS, so ``mitbadak --lang ko train`` is not undone
+    by the command's own default: either place works, the later one wins.
+    """
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None if top else argparse.SUPPRESS,
+        help=f"{what} (default: ko under a Korean locale such as LANG=ko_KR.UTF-8, else en)",
+    )
 
 
 def _add_data_args(parser: argparse.ArgumentParser, default: str) -> None:
@@ -154,13 +168,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/NNN)")
     train.add_argument("--force", action="store_true", help="allow writing into an existing --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument(
-        "--lang",
-        choices=LANGUAGES,
-        default=None,
-        help="language of curves.png's titles and labels (default: ko under a Korean locale "
-        "such as LANG=ko_KR.UTF-8, else en)",
-    )
+    _add_lang(train, "language of the output and of curves.png's titles and labels")
 
 
 def input_shape(text: str) -> tuple[int, ...]:
@@ -238,12 +246,7 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
         metavar="N,D,...",
         help="shape of the input x (default: one that suits the layer, e.g. 3,4)",
     )
-    check.add_argument(
-        "--lang",
-        choices=("en", "ko"),
-        default=None,
-        help="language of the report (default: Korean in a Korean locale, else English)",
-    )
+    _add_lang(check, "language of the report")
 
 
 def port_number(text: str) -> int:
@@ -295,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "class at a time.",
     )
     parser.add_argument("--version", action="version", version=f"mitbadak {__version__}")
+    _add_lang(parser, "language of every command's output", top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     _add_train(commands)
@@ -341,4 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One line per check, each saying what to do when something is missing.",
     )
     _add_serve(commands)
+    for name, command in commands.choices.items():
+        if name not in ("train", "check"):
+            _add_lang(command, "language of the output")
     return parser

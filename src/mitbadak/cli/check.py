@@ -10,9 +10,9 @@ __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
-    from mitbadak.layercheck import LoadError, SetupError, check_target, language, say
+    from mitbadak.layercheck import LoadError, SetupError, check_target, say
 
-    lang = language(args.lang)
+    lang = args.lang
     try:
         report = check_target(args.target, input_shape=args.input_shape)
     except (LoadError, SetupError) as exc:

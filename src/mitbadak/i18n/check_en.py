@@ -1,4 +1,4 @@
-"""The report of ``mitbadak check`` in English. Keys are shared with ``messages_ko``."""
+"""The report of ``mitbadak check`` in English. Keys are shared with ``check_ko``."""
 
 from __future__ import annotations
 
